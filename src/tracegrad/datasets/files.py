@@ -1,0 +1,204 @@
+"""A user's own data: ``.npy``, ``.npz`` and ``.csv`` files turned into a Dataset.
+
+Labels of any kind (strings, or integers that are not ``0..K-1``) are mapped to
+``0..K-1`` in sorted order, and the original values become ``class_names``, so
+the mapping is visible and travels with the model. Files are read with
+``allow_pickle=False``: a data file must never be able to run code.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from .base import Dataset
+
+LABEL_NAMES = ("label", "labels", "target", "y", "class")
+SUFFIXES = (".npy", ".npz", ".csv")
+
+
+def load_file(path, label_column=None) -> Dataset:
+    """Load samples and labels from a file.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.npy``: a 2-D numeric array whose label is the last column (or
+        ``label_column``). ``.npz``: arrays ``X`` (n, features) and ``y`` (n,),
+        optionally ``class_names``. ``.csv``: one sample per row, header
+        optional, separated by commas, semicolons or tabs.
+    label_column : str or int, optional
+        The label column: a header name or a column index (negative counts
+        from the end). By default a column named label/target/y/class, else
+        the last one. Not used for ``.npz``.
+
+    Returns
+    -------
+    Dataset
+        Named after the file's stem.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(
+            f"{path}: unsupported file type {suffix!r}; use one of {', '.join(SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist (or is not a file)")
+    class_names = None
+    if suffix == ".npz":
+        if label_column is not None:
+            raise ValueError(f"{path}: label_column is not used for .npz files, which hold X and y")
+        X, y, class_names = _read_npz(path)
+        where = "array y"
+    elif suffix == ".npy":
+        X, y, where = _read_npy(path, label_column)
+    else:
+        X, y, where = _read_csv(path, label_column)
+    if class_names is None:
+        y, class_names = encode_labels(y, f"{path} ({where})")
+    return Dataset(
+        X, y, name=path.stem, class_names=class_names,
+        description=(
+            f"Loaded from {path.name}: {len(X)} samples with {X.shape[1]} features, "
+            f"{len(class_names)} classes (labels from {where})."
+        ),
+    )
+
+
+def encode_labels(values, source: str = "labels"):
+    """Map labels to ``0..K-1`` in sorted order; return ``(y, class_names)``.
+
+    Numbers are sorted numerically (so "10" comes after "9") and must be whole;
+    anything else is sorted as text.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "USO":
+        values = np.char.strip(values.astype(str))
+        try:
+            values = values.astype(np.float64)
+        except ValueError:
+            names, y = np.unique(values, return_inverse=True)
+            return y.astype(np.int64), [str(n) for n in names]
+    if values.dtype.kind == "f":
+        whole = np.isfinite(values) & (values == np.round(values))
+        if not whole.all():
+            bad = values[~whole][0]
+            raise ValueError(
+                f"{source} holds the non-integer label {bad}: classification needs class "
+                "labels (whole numbers or text); pick the right label_column or bin the values"
+            )
+    values = values.astype(np.int64)
+    uniques, y = np.unique(values, return_inverse=True)
+    return y.astype(np.int64), [str(v) for v in uniques]
+
+
+def _read_npz(path: Path):
+    with np.load(path, allow_pickle=False) as data:
+        missing = {"X", "y"} - set(data.files)
+        if missing:
+            raise ValueError(
+                f"{path} holds arrays {sorted(data.files)} but needs X and y; save it with "
+                "numpy.savez(path, X=X, y=y)"
+            )
+        try:
+            X, y = data["X"], data["y"]
+            names = data["class_names"] if "class_names" in data.files else None
+        except ValueError as error:
+            raise ValueError(
+                f"{path}: {error}. tracegrad never unpickles data files; save plain numeric "
+                "arrays (and class_names as a str array) instead of Python objects"
+            ) from None
+    return X, y, None if names is None else [str(n) for n in names]
+
+
+def _read_npy(path: Path, label_column):
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise ValueError(
+            f"{path}: {error}. tracegrad never unpickles data files; save a numeric array"
+        ) from None
+    if data.ndim != 2 or data.shape[1] < 2:
+        raise ValueError(
+            f"{path} holds an array of shape {data.shape}: expected 2-D with the features and "
+            "then the label in each row; save X and y separately with numpy.savez(X=X, y=y)"
+        )
+    if isinstance(label_column, str):
+        raise ValueError(f"{path}: a .npy file has no column names; pass label_column as an int")
+    column = _column_index(-1 if label_column is None else label_column, data.shape[1], path)
+    features = np.delete(data, column, axis=1)
+    return features, data[:, column], f"column {column}"
+
+
+def _read_csv(path: Path, label_column):
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        first_lines = [f.readline(), f.readline()]
+    if not first_lines[0].strip():
+        raise ValueError(f"{path} is empty")
+    delimiter = max(",;\t", key=first_lines[0].count)
+    rows = list(csv.reader([line for line in first_lines if line.strip()], delimiter=delimiter))
+    header = _has_header(rows, label_column)
+    n_columns = len(rows[0])
+    if n_columns < 2:
+        raise ValueError(f"{path} has one column: expected features and a label in each row")
+    names = [c.strip() for c in rows[0]] if header else []
+    column = _label_index(names, label_column, n_columns, path)
+    others = [i for i in range(n_columns) if i != column]
+    common = dict(delimiter=delimiter, skiprows=int(header), quotechar='"', encoding="utf-8-sig")
+    try:
+        X = np.loadtxt(path, dtype=np.float32, usecols=others, ndmin=2, **common)
+        y = np.loadtxt(path, dtype=str, usecols=[column], ndmin=1, **common)
+    except ValueError as error:
+        raise ValueError(
+            f"{path}: {error}. Every column except the label must hold numbers, with the "
+            "same number of columns in each row"
+        ) from None
+    where = f"column {names[column]!r}" if header else f"column {column}"
+    return X, y, where
+
+
+def _has_header(rows, label_column) -> bool:
+    first = [c.strip() for c in rows[0]]
+    if isinstance(label_column, str) or any(c.lower() in LABEL_NAMES for c in first):
+        return True
+    text = [not _is_number(c) for c in first]
+    if len(rows) < 2:
+        return all(text)
+    # A header is text where the data below it is numeric (the feature columns).
+    return any(t and _is_number(c) for t, c in zip(text, rows[1], strict=False))
+
+
+def _label_index(names, label_column, n_columns: int, path: Path) -> int:
+    if isinstance(label_column, str):
+        if label_column not in names:
+            raise ValueError(
+                f"{path} has no column named {label_column!r}; its header is {names}. "
+                "Pass one of those names, or a column index"
+            )
+        return names.index(label_column)
+    if label_column is not None:
+        return _column_index(label_column, n_columns, path)
+    lowered = [n.lower() for n in names]
+    for candidate in LABEL_NAMES:
+        if candidate in lowered:
+            return lowered.index(candidate)
+    return n_columns - 1
+
+
+def _column_index(index, n_columns: int, path: Path) -> int:
+    if not -n_columns <= int(index) < n_columns:
+        raise ValueError(
+            f"label_column={index} is out of range for {path}, which has {n_columns} columns"
+        )
+    return int(index) % n_columns
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,217 @@
+"""Cost functions. Reductions and defaults follow ``torch.nn.functional``: the
+mean over the batch unless ``reduction="sum"`` or ``"none"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor
+
+__all__ = [
+    "mse", "mae", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "nll_loss", "l2_penalty",
+]  # fmt: skip
+
+
+def _tensor(x, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name} must be floating point, got dtype {x.dtype}")
+    if not np.all(np.isfinite(x.data)):
+        bad = x.data[~np.isfinite(x.data)][:3]
+        raise ValueError(
+            f"{name} contains non-finite values (e.g. {bad.tolist()}): check the learning "
+            "rate and the input scaling"
+        )
+    return x
+
+
+def _targets_like(targets, output: Tensor, name="targets") -> np.ndarray:
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {t.dtype}")
+    if t.shape != output.shape:
+        raise ValueError(
+            f"{name} have shape {t.shape} but the output has shape {output.shape}; they must match"
+        )
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{name} contain non-finite values")
+    return t.astype(output.dtype, copy=False)
+
+
+def _reduce(per_element: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return per_element.mean()
+    if reduction == "sum":
+        return per_element.sum()
+    if reduction == "none":
+        return per_element
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def mse(output, targets, reduction: str = "mean") -> Tensor:
+    """Mean squared error, averaged over every element (as PyTorch).
+
+    The worked examples' cost E = Σ ½(t − o)² is ``0.5 * mse(o, t, reduction="sum")``;
+    Nielsen's quadratic cost over a batch of n is ``0.5 * mse(o, t, "sum") / n``.
+    """
+    output = _tensor(output, "output")
+    diff = output - _targets_like(targets, output)
+    return _reduce(diff * diff, reduction)
+
+
+def mae(output, targets, reduction: str = "mean") -> Tensor:
+    """Mean absolute error."""
+    output = _tensor(output, "output")
+    return _reduce(ops.abs(output - _targets_like(targets, output)), reduction)
+
+
+def _bce(p, y, reduction):
+    # PyTorch clamps each log at -100 so a probability of exactly 0 or 1 stays finite.
+    log_p = np.maximum(np.log(np.maximum(p, 0)), -100)
+    log_q = np.maximum(np.log(np.maximum(1 - p, 0)), -100)
+    loss = -(y * log_p + (1 - y) * log_q)
+    n = loss.size if reduction == "mean" else 1
+    out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+    eps = 1e-12
+
+    def vjp(g):
+        return (g * (p - y) / np.maximum(p * (1 - p), eps) / n,)
+
+    return np.asarray(out, dtype=p.dtype), vjp
+
+
+def binary_cross_entropy(probabilities, targets, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of probabilities in [0, 1] (e.g. sigmoid outputs) against 0/1 targets."""
+    p = _tensor(probabilities, "probabilities")
+    if np.any((p.data < 0) | (p.data > 1)):
+        raise ValueError(
+            "binary_cross_entropy needs probabilities in [0, 1]; for raw scores use "
+            "binary_cross_entropy_with_logits"
+        )
+    y = _targets_like(targets, p)
+    if np.any((y < 0) | (y > 1)):
+        raise ValueError(f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}")
+    if reduction not in ("mean", "sum", "none"):
+        _reduce(p, reduction)
+    with np.errstate(divide="ignore"):
+        return ops.apply(_bce, p, y=y, reduction=reduction, op="binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable expression: softplus(x) − x·y."""
+    from .functional import softplus
+
+    x = _tensor(logits, "logits")
+    y = _targets_like(targets, x)
+    if np.any((y < 0) | (y > 1)):
+        raise ValueError(f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}")
+    return _reduce(softplus(x) - x * y, reduction)
+
+
+def _class_targets(targets, logits: Tensor) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Split targets into (class indices, probability rows), validating either."""
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    n, k = logits.shape
+    if t.ndim == 1:
+        if t.dtype.kind == "f":
+            if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+                raise TypeError(
+                    "class targets must be integers 0..K-1; got non-integer floats "
+                    "(pass one-hot rows of shape (n, K) for probability targets)"
+                )
+        elif t.dtype.kind not in "iu":
+            raise TypeError(f"class targets must be integers, got dtype {t.dtype}")
+        if len(t) != n:
+            raise ValueError(f"{len(t)} targets for {n} rows of logits; one label per row is needed")
+        labels = t.astype(np.intp)
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(
+                f"class targets must lie in 0..{k - 1} for {k} outputs, got values from "
+                f"{labels.min()} to {labels.max()}"
+            )
+        return labels, None
+    if t.shape != (n, k):
+        raise ValueError(
+            f"targets have shape {t.shape}: expected ({n},) class indices or ({n}, {k}) "
+            "probability rows"
+        )
+    if t.dtype.kind not in "biuf" or not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("probability targets must be finite and non-negative")
+    return None, t.astype(logits.dtype, copy=False)
+
+
+def _softmax_cross_entropy(z, labels, probs, reduction):
+    """Fused softmax + negative log-likelihood: stable, and its gradient is softmax − target."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    log_p = shifted - np.log(total)
+    if labels is not None:
+        per_row = -log_p[np.arange(len(z)), labels]
+    else:
+        per_row = -(probs * log_p).sum(axis=1)
+    n = len(z)
+    out = per_row.mean() if reduction == "mean" else per_row.sum() if reduction == "sum" else per_row
+
+    def vjp(g):
+        p = e / total
+        if labels is not None:
+            p[np.arange(n), labels] -= 1
+        else:
+            p = p * probs.sum(axis=1, keepdims=True) - probs
+        if reduction == "none":
+            return (p * g[:, None],)
+        scale = g / n if reduction == "mean" else g
+        return (p * scale,)
+
+    return np.asarray(out, dtype=z.dtype), vjp
+
+
+def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of raw scores ``logits`` (n, K).
+
+    ``targets`` are class indices (n,) or probability / one-hot rows (n, K),
+    as NumPy arrays or Tensors. Pass logits, not softmax outputs: the softmax
+    is applied here, fused with the logarithm so it never overflows.
+    """
+    z = _tensor(logits, "logits")
+    if z.ndim != 2:
+        raise ValueError(f"logits must be 2-D (samples, classes), got shape {z.shape}")
+    if reduction not in ("mean", "sum", "none"):
+        _reduce(z, reduction)
+    labels, probs = _class_targets(targets, z)
+    return ops.apply(
+        _softmax_cross_entropy, z, labels=labels, probs=probs, reduction=reduction,
+        op="cross_entropy",
+    )  # fmt: skip
+
+
+def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities (n, K)."""
+    lp = _tensor(log_probabilities, "log_probabilities")
+    labels, _ = _class_targets(np.asarray(targets), lp) if np.ndim(targets) == 1 else (None, None)
+    if labels is None:
+        raise ValueError("nll_loss needs class indices of shape (n,)")
+    return _reduce(-lp[np.arange(len(labels)), labels], reduction)
+
+
+def l2_penalty(model, lam: float, m: int) -> Tensor:
+    """The notes' regularization λ/(2m)·Σ‖W‖² over weight matrices only (biases excluded).
+
+    Its gradient with respect to each weight matrix is λ/m·W.
+    """
+    if lam < 0:
+        raise ValueError(f"the regularization strength must be >= 0, got {lam}")
+    if m <= 0:
+        raise ValueError(f"m (the number of training examples) must be positive, got {m}")
+    weights = [p for name, p in model.named_parameters() if name.split(".")[-1] == "weight"]
+    if not weights:
+        return Tensor(0.0)
+    total = ops.sum(weights[0] * weights[0])
+    for w in weights[1:]:
+        total = total + ops.sum(w * w)
+    return total * (lam / (2 * m))

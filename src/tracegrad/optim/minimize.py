@@ -1,0 +1,116 @@
+"""Train with SciPy's quasi-Newton and conjugate-gradient methods.
+
+The course notes' "advanced optimizer" route: unroll every parameter into one
+vector ``x``, hand SciPy a function returning ``(J(x), dJ/dx)``, and let it pick
+the steps. Backpropagation still computes the gradient; SciPy only chooses where
+to evaluate it next.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import scipy.optimize
+
+SUPPORTED_METHODS = ("L-BFGS-B", "CG", "BFGS")
+
+
+def _unroll(arrays) -> np.ndarray:
+    """Concatenate arrays into one float64 vector."""
+    return np.concatenate([np.ravel(a).astype(np.float64) for a in arrays])
+
+
+def _roll_into(x: np.ndarray, params) -> None:
+    """Write slices of ``x`` back into each ``p.data``, in place and in its own dtype."""
+    start = 0
+    for p in params:
+        stop = start + p.data.size
+        p.data[...] = x[start:stop].reshape(p.data.shape)
+        start = stop
+
+
+def _loss_caller(loss_fn, model):
+    """``loss_fn`` may take no argument or the model: decide once, from its signature."""
+    try:
+        signature = inspect.signature(loss_fn)
+    except (TypeError, ValueError):  # some builtins have no signature: assume no argument
+        return loss_fn
+    required = [
+        p
+        for p in signature.parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(required) == 0:
+        return loss_fn
+    if len(required) == 1:
+        return lambda: loss_fn(model)
+    raise TypeError(
+        f"loss_fn must take no argument or just the model, but it requires {len(required)}: "
+        f"{[p.name for p in required]}"
+    )
+
+
+def minimize(model, loss_fn, method="L-BFGS-B", maxiter=50, tol=None, callback=None):
+    """Minimise ``loss_fn`` over all ``model.parameters()`` with ``scipy.optimize.minimize``.
+
+    Parameters
+    ----------
+    model : object
+        Has ``parameters()`` (a list of objects with ``.data`` and ``.grad``) and ``zero_grad()``.
+    loss_fn : callable
+        ``loss_fn()`` or ``loss_fn(model)``, returning a scalar Tensor on which
+        ``backward()`` fills the parameters' ``.grad``. Called once per evaluation,
+        so use the full batch: these methods assume a deterministic function.
+    method : {"L-BFGS-B", "CG", "BFGS"}, default "L-BFGS-B"
+    maxiter : int, default 50
+        Maximum number of iterations (each may evaluate the loss several times).
+    tol : float, optional
+        Passed to SciPy as the termination tolerance.
+    callback : callable, optional
+        Called after each iteration as ``callback(intermediate_result)`` with an
+        ``OptimizeResult`` holding ``x`` and ``fun`` (SciPy >= 1.11); the model's
+        parameters hold ``x`` at that moment. Raise ``StopIteration`` to stop early.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        SciPy's result; ``result.x`` (the final, best iterate) has been written back
+        into the parameters, in their own dtypes. Gradients are cleared (``zero_grad``),
+        since the last evaluation need not have been at ``result.x``.
+    """
+    if method not in SUPPORTED_METHODS:
+        raise ValueError(f"method={method!r} is not supported: choose one of {SUPPORTED_METHODS}")
+    params = list(model.parameters())
+    if not params:
+        raise ValueError("the model has no parameters to optimise")
+    compute_loss = _loss_caller(loss_fn, model)
+
+    def fun(x):
+        _roll_into(x, params)
+        model.zero_grad()
+        loss = compute_loss()
+        loss.backward()
+        # A parameter the loss does not depend on has no gradient: its slope is zero.
+        grads = [np.zeros(p.data.shape) if p.grad is None else p.grad for p in params]
+        return float(loss.item()), _unroll(grads)
+
+    scipy_callback = None
+    if callback is not None:
+
+        def scipy_callback(intermediate_result):
+            _roll_into(intermediate_result.x, params)
+            return callback(intermediate_result)
+
+    result = scipy.optimize.minimize(
+        fun,
+        _unroll(p.data for p in params),
+        jac=True,
+        method=method,
+        tol=tol,
+        callback=scipy_callback,
+        options={"maxiter": maxiter},
+    )
+    _roll_into(result.x, params)
+    model.zero_grad()
+    return result
