@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from op_table import ENTRIES, PUBLIC_OPS, make_inputs
 
 import tracegrad as tg
+from op_table import ENTRIES, PUBLIC_OPS, make_inputs
 from tracegrad.checking import analytic_jacobian, numerical_jacobian
 
 

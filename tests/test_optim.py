@@ -4,16 +4,24 @@ import copy
 
 import numpy as np
 import pytest
+import scipy.optimize
 
-from tracegrad import optim
+from tracegrad import losses, nn, optim
 
 
 class Param:
-    """Stand-in for tracegrad.nn.Parameter: just ``.data`` and ``.grad``."""
+    """Stand-in for tracegrad.nn.Parameter: ``.data`` and ``.grad`` (plus the ``shape``
+    and ``size`` that ``nn.vector_to_parameters`` reads, for ``minimize``)."""
 
     def __init__(self, data):
         self.data = np.array(data)
         self.grad = None
+
+    shape = property(lambda self: self.data.shape)
+    size = property(lambda self: self.data.size)
+
+
+PARAM_CLASSES = [Param, nn.Parameter]
 
 
 SHAPES = [(3, 4), (4,), (2, 3, 2)]
@@ -59,11 +67,12 @@ CASES = [
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in cfg.items())}" for name, cfg in CASES]
 
 
+@pytest.mark.parametrize("cls", PARAM_CLASSES, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-5)])
 @pytest.mark.parametrize("name, config", CASES, ids=IDS)
-def test_matches_torch(name, config, dtype, rtol):
+def test_matches_torch(name, config, dtype, rtol, cls):
     torch = pytest.importorskip("torch")
-    params = make_params(dtype)
+    params = make_params(dtype, cls)
     theirs = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
     torch_cls = getattr(torch.optim, "RMSprop" if name == "RMSProp" else name)
     ours_opt = getattr(optim, name)(params, **config)
@@ -123,8 +132,13 @@ def test_state_dict_round_trip_continues_identically(name, config):
     run(b, b_params, 2, start=3)
     for p, q in zip(a_params, b_params, strict=True):
         np.testing.assert_array_equal(p.data, q.data)
-    # the snapshot holds copies: stepping on did not change it
-    assert all(s["step"] == 3 for s in saved["state"].values())
+    # the snapshot and the loaded state are copies, never views of live buffers
+    for i, entry in saved["state"].items():
+        assert entry["step"] == 3
+        for key, value in entry.items():
+            if isinstance(value, np.ndarray):
+                assert not np.shares_memory(value, a.state[i][key])
+                assert not np.shares_memory(value, b.state[i][key])
 
 
 def test_load_state_dict_rejects_mismatches():
@@ -154,9 +168,10 @@ def test_load_state_dict_rejects_mismatches():
     assert fresh.lr == 0.5 and fresh.amsgrad is False
 
 
+@pytest.mark.parametrize("cls", PARAM_CLASSES, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("name, config", CASES, ids=IDS)
-def test_updates_in_place_and_keep_float32(name, config):
-    params = make_params(np.float32)
+def test_updates_in_place_and_keep_float32(name, config, cls):
+    params = make_params(np.float32, cls)
     arrays = [p.data for p in params]
     opt = getattr(optim, name)(params, **config)
     run(opt, params, 3)
@@ -311,15 +326,45 @@ def test_minimize_reaches_quadratic_minimum(method):
 
 def test_minimize_one_argument_loss_callback_and_dtype():
     model = QuadraticModel(dtype_b=np.float32)
-    seen = []
+    seen = []  # (the iterate SciPy reports, the parameters the model holds then)
     result = optim.minimize(
-        model, lambda m: m.loss(), callback=lambda r: seen.append(model.w.data.copy())
+        model,
+        lambda m: m.loss(),
+        callback=lambda r: seen.append((r.x[:3].copy(), model.w.data.copy())),
     )
+    assert len(seen) == result.nit
+    for x, w in seen:
+        np.testing.assert_array_equal(x, w)
     assert model.B.data.dtype == np.float32
     np.testing.assert_allclose(model.B.data, model.D, atol=1e-5)
-    assert len(seen) == result.nit and all(p.grad is None for p in model.parameters())
+    assert all(p.grad is None for p in model.parameters())
 
 
 def test_minimize_rejects_unknown_method():
     with pytest.raises(ValueError, match="L-BFGS-B"):
         optim.minimize(QuadraticModel(), lambda: None, method="Nelder-Mead")
+
+
+def test_minimize_trains_a_real_logistic_regression():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    y = (X @ [1.5, -2.0] + 0.3 + rng.standard_normal(40) > 0).astype(np.float64)
+    model = nn.Linear(2, 1, rng=rng, dtype=np.float64)
+
+    def cost(m):  # regularised, so the minimum is unique even if the data separate
+        z = m(X).reshape(-1)
+        return losses.binary_cross_entropy_with_logits(z, y) + losses.l2_penalty(m, 1.0, 40)
+
+    result = optim.minimize(model, cost, tol=1e-12, maxiter=200)
+    assert result.success
+
+    def numpy_cost(theta):  # the same cost written out in NumPy, with its gradient
+        w, b = theta[:2], theta[2]
+        z = X @ w + b
+        J = np.mean(np.logaddexp(0, z) - z * y) + 0.5 / 40 * w @ w
+        dz = (1 / (1 + np.exp(-z)) - y) / 40
+        return J, np.append(X.T @ dz + w / 40, dz.sum())
+
+    reference = scipy.optimize.minimize(numpy_cost, np.zeros(3), jac=True, tol=1e-12).x
+    found = np.append(model.weight.data.ravel(), model.bias.data)
+    np.testing.assert_allclose(found, reference, atol=1e-6)

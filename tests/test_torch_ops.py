@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from op_table import ENTRIES, make_inputs
 
 import tracegrad as tg
+from op_table import ENTRIES, make_inputs
 
 torch = pytest.importorskip("torch")
 
@@ -21,16 +21,19 @@ def _rel_close(ours, theirs, rtol, what):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize(
-    "entry", [e for e in ENTRIES if e[2] is not None],
+    "entry",
+    [e for e in ENTRIES if e[2] is not None],
     ids=[f"{e[0]}-{i}" for i, e in enumerate(ENTRIES) if e[2] is not None],
-)  # fmt: skip
+)
 def test_op_matches_torch(entry, dtype):
     name, fn, torch_fn, shapes, bounds = entry
     inputs = make_inputs(shapes, bounds, seed=7, dtype=dtype)
     ours = [tg.Tensor(x.copy(), requires_grad=True) for x in inputs]
     theirs = [torch.tensor(x.copy(), requires_grad=True) for x in inputs]
     out, ref = fn(*ours), torch_fn(torch, *theirs)
-    assert out.dtype == ref.detach().numpy().dtype, f"{name}: dtype {out.dtype} vs torch {ref.dtype}"
+    assert out.dtype == ref.detach().numpy().dtype, (
+        f"{name}: dtype {out.dtype} vs torch {ref.dtype}"
+    )
     _rel_close(out.data, ref.detach().numpy(), TOLERANCE[dtype], f"{name} value")
     upstream = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
     out.backward(upstream)

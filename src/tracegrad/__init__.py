@@ -11,6 +11,16 @@ from .tensor import Tensor, is_grad_enabled, no_grad
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "no_grad", "is_grad_enabled", "gradcheck", "check_model_gradients",
-    "GradcheckResult", "functional", "losses", "nn", "ops", "optim", "__version__",
-]  # fmt: skip
+    "Tensor",
+    "no_grad",
+    "is_grad_enabled",
+    "gradcheck",
+    "check_model_gradients",
+    "GradcheckResult",
+    "functional",
+    "losses",
+    "nn",
+    "ops",
+    "optim",
+    "__version__",
+]

@@ -35,8 +35,10 @@ class GradcheckResult:
         return self.passed
 
     def summary(self) -> str:
-        lines = [f"relative difference {self.relative_difference:.3e} "
-                 f"({'ok' if self.passed else 'FAILED'}, tolerance {self.tolerance:g})"]  # fmt: skip
+        lines = [
+            f"relative difference {self.relative_difference:.3e} "
+            f"({'ok' if self.passed else 'FAILED'}, tolerance {self.tolerance:g})"
+        ]
         for name, d in self.details.items():
             lines.append(f"  {name:<24} {d['relative_difference']:.3e}  ({d['checked']} entries)")
         return "\n".join(lines)
@@ -75,8 +77,12 @@ def _check(evaluate, leaves, names, eps, tol, max_per_input, rng) -> GradcheckRe
             minus = evaluate()
             flat[j] = saved
             num[k] = (plus - minus) / (2 * eps)
-        details[name] = {"relative_difference": relative_difference(num, ana[idx]),
-                         "numerical": num, "analytic": ana[idx], "checked": len(idx)}  # fmt: skip
+        details[name] = {
+            "relative_difference": relative_difference(num, ana[idx]),
+            "numerical": num,
+            "analytic": ana[idx],
+            "checked": len(idx),
+        }
         all_num.append(num)
         all_ana.append(ana[idx])
     total = relative_difference(np.concatenate(all_num), np.concatenate(all_ana))
@@ -119,8 +125,9 @@ def gradcheck(fn, inputs, eps: float = 1e-4, tol: float = 1e-7, max_per_input=No
     return _check(evaluate, leaves, names, eps, tol, max_per_input, rng)
 
 
-def check_model_gradients(model, loss_fn, eps: float = 1e-4, tol: float = 1e-7,
-                          max_per_parameter=None, seed: int = 0) -> GradcheckResult:  # fmt: skip
+def check_model_gradients(
+    model, loss_fn, eps: float = 1e-4, tol: float = 1e-7, max_per_parameter=None, seed: int = 0
+) -> GradcheckResult:
     """Check every parameter of ``model`` against a scalar loss ``loss_fn()``.
 
     The parameters are switched to float64 for the check and restored (values

@@ -31,8 +31,10 @@ def _cmd_trace(args) -> int:
     if args.format == "json":
         print(json.dumps(result))
         return 0
-    print("Matt Mazur's worked example: 2-2-2 sigmoid network, E = sum 1/2 (t - o)^2, "
-          f"learning rate {args.lr:g}, biases not updated\n")  # fmt: skip
+    print(
+        "Matt Mazur's worked example: 2-2-2 sigmoid network, E = sum 1/2 (t - o)^2, "
+        f"learning rate {args.lr:g}, biases not updated\n"
+    )
     print(step.format(precision=9))
     if args.steps > 1:
         after = result["after_steps"]
@@ -51,11 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
-        "trace", help="print every number of a training step of a worked example",
+        "trace",
+        help="print every number of a training step of a worked example",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  tracegrad trace mazur\n  tracegrad trace mazur --format json\n"
-               "  tracegrad trace mazur --steps 10000",
-    )  # fmt: skip
+        "  tracegrad trace mazur --steps 10000",
+    )
     p.add_argument("example", nargs="?", default="mazur", help="worked example (mazur)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--steps", type=int, default=1, help="training steps to run (default 1)")

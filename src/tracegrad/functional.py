@@ -13,9 +13,16 @@ from . import ops
 from .tensor import Tensor
 
 __all__ = [
-    "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "dropout",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "dropout",
     "identity",
-]  # fmt: skip
+]
 
 sigmoid = ops.sigmoid
 tanh = ops.tanh

@@ -10,9 +10,14 @@ from . import ops
 from .tensor import Tensor
 
 __all__ = [
-    "mse", "mae", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "nll_loss", "l2_penalty",
-]  # fmt: skip
+    "mse",
+    "mae",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "l2_penalty",
+]
 
 
 def _tensor(x, name: str) -> Tensor:
@@ -94,7 +99,9 @@ def binary_cross_entropy(probabilities, targets, reduction: str = "mean") -> Ten
         )
     y = _targets_like(targets, p)
     if np.any((y < 0) | (y > 1)):
-        raise ValueError(f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}")
+        raise ValueError(
+            f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}"
+        )
     if reduction not in ("mean", "sum", "none"):
         _reduce(p, reduction)
     with np.errstate(divide="ignore"):
@@ -108,7 +115,9 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
     x = _tensor(logits, "logits")
     y = _targets_like(targets, x)
     if np.any((y < 0) | (y > 1)):
-        raise ValueError(f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}")
+        raise ValueError(
+            f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}"
+        )
     return _reduce(softplus(x) - x * y, reduction)
 
 
@@ -126,7 +135,9 @@ def _class_targets(targets, logits: Tensor) -> tuple[np.ndarray | None, np.ndarr
         elif t.dtype.kind not in "iu":
             raise TypeError(f"class targets must be integers, got dtype {t.dtype}")
         if len(t) != n:
-            raise ValueError(f"{len(t)} targets for {n} rows of logits; one label per row is needed")
+            raise ValueError(
+                f"{len(t)} targets for {n} rows of logits; one label per row is needed"
+            )
         labels = t.astype(np.intp)
         if labels.size and (labels.min() < 0 or labels.max() >= k):
             raise ValueError(
@@ -155,7 +166,9 @@ def _softmax_cross_entropy(z, labels, probs, reduction):
     else:
         per_row = -(probs * log_p).sum(axis=1)
     n = len(z)
-    out = per_row.mean() if reduction == "mean" else per_row.sum() if reduction == "sum" else per_row
+    out = (
+        per_row.mean() if reduction == "mean" else per_row.sum() if reduction == "sum" else per_row
+    )
 
     def vjp(g):
         p = e / total
@@ -185,9 +198,13 @@ def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
         _reduce(z, reduction)
     labels, probs = _class_targets(targets, z)
     return ops.apply(
-        _softmax_cross_entropy, z, labels=labels, probs=probs, reduction=reduction,
+        _softmax_cross_entropy,
+        z,
+        labels=labels,
+        probs=probs,
+        reduction=reduction,
         op="cross_entropy",
-    )  # fmt: skip
+    )
 
 
 def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:

@@ -19,11 +19,38 @@ import numpy as np
 from .tensor import Tensor, record
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "log1p", "sqrt", "abs",
-    "tanh", "sigmoid", "relu", "maximum", "minimum", "sum", "mean", "max", "reshape",
-    "transpose", "getitem", "concatenate", "stack", "where", "clip", "astype",
-    "softmax", "log_softmax", "linear",
-]  # fmt: skip
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "matmul",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "maximum",
+    "minimum",
+    "sum",
+    "mean",
+    "max",
+    "reshape",
+    "transpose",
+    "getitem",
+    "concatenate",
+    "stack",
+    "where",
+    "clip",
+    "astype",
+    "softmax",
+    "log_softmax",
+    "linear",
+]
 
 
 def apply(primitive, *inputs, op: str | None = None, **options) -> Tensor:
@@ -35,7 +62,9 @@ def apply(primitive, *inputs, op: str | None = None, **options) -> Tensor:
     ref = next((t for t in inputs if isinstance(t, Tensor)), None)
     dtype = ref.dtype if ref is not None else np.float32
     tensors = tuple(
-        t if isinstance(t, Tensor) else Tensor(t, dtype=None if isinstance(t, np.ndarray) else dtype)
+        t
+        if isinstance(t, Tensor)
+        else Tensor(t, dtype=None if isinstance(t, np.ndarray) else dtype)
         for t in inputs
     )
     out, vjp = primitive(*(t._data for t in tensors), **options)

@@ -57,9 +57,13 @@ class StepTrace:
         def plain(v):
             return v.tolist() if isinstance(v, np.ndarray) else v
 
-        return {"a0": plain(self.x), "targets": plain(self.targets), "cost": self.cost,
-                "lr": self.lr,
-                "layers": [{k: plain(v) for k, v in vars(lt).items()} for lt in self.layers]}  # fmt: skip
+        return {
+            "a0": plain(self.x),
+            "targets": plain(self.targets),
+            "cost": self.cost,
+            "lr": self.lr,
+            "layers": [{k: plain(v) for k, v in vars(lt).items()} for lt in self.layers],
+        }
 
     def format(self, precision: int = 9) -> str:
         """Readable tables: the forward pass, then the backward pass, then the update."""
@@ -75,13 +79,22 @@ class StepTrace:
             lines += [f" layer {lt.l}", show(f"W^({lt.l})", lt.W)]
             if lt.b is not None:
                 lines.append(show(f"b^({lt.l})", lt.b))
-            lines += [show(f"z^({lt.l}) = a^({lt.l - 1}) W^({lt.l})T + b^({lt.l})", lt.z),
-                      show(f"a^({lt.l}) = f(z^({lt.l}))", lt.a)]  # fmt: skip
-        lines += [show("targets", self.targets), f"  cost C = {self.cost:.{precision}f}", "",
-                  "Backward pass (delta^(l) = dC/dz^(l))"]  # fmt: skip
+            lines += [
+                show(f"z^({lt.l}) = a^({lt.l - 1}) W^({lt.l})T + b^({lt.l})", lt.z),
+                show(f"a^({lt.l}) = f(z^({lt.l}))", lt.a),
+            ]
+        lines += [
+            show("targets", self.targets),
+            f"  cost C = {self.cost:.{precision}f}",
+            "",
+            "Backward pass (delta^(l) = dC/dz^(l))",
+        ]
         for lt in reversed(self.layers):
-            lines += [f" layer {lt.l}", show(f"delta^({lt.l})", lt.delta),
-                      show(f"dC/dW^({lt.l}) = delta^({lt.l})T a^({lt.l - 1})", lt.dW)]  # fmt: skip
+            lines += [
+                f" layer {lt.l}",
+                show(f"delta^({lt.l})", lt.delta),
+                show(f"dC/dW^({lt.l}) = delta^({lt.l})T a^({lt.l - 1})", lt.dW),
+            ]
             if lt.db is not None:
                 lines.append(show(f"dC/db^({lt.l}) = sum of delta^({lt.l})", lt.db))
         lines += ["", f"Update with learning rate {self.lr:g} (all gradients computed first)"]
@@ -110,8 +123,15 @@ def _layers(model):
     return groups
 
 
-def trace(model, x, targets, cost="half_sse", lr: float = 0.5, update_biases: bool = True,
-          apply: bool = True) -> StepTrace:  # fmt: skip
+def trace(
+    model,
+    x,
+    targets,
+    cost="half_sse",
+    lr: float = 0.5,
+    update_biases: bool = True,
+    apply: bool = True,
+) -> StepTrace:
     """Run one gradient-descent step on ``model`` and record every number of it.
 
     Parameters
@@ -142,9 +162,15 @@ def trace(model, x, targets, cost="half_sse", lr: float = 0.5, update_biases: bo
         for module in after:
             a = module(a)
         zs.append(z)
-        records.append(LayerTrace(l, lin.weight.data.copy(),
-                                  None if lin.bias is None else lin.bias.data.copy(),
-                                  z.data.copy(), a.data.copy()))  # fmt: skip
+        records.append(
+            LayerTrace(
+                l,
+                lin.weight.data.copy(),
+                None if lin.bias is None else lin.bias.data.copy(),
+                z.data.copy(),
+                a.data.copy(),
+            )
+        )
     for lin, _ in groups:
         lin.zero_grad()
     c = cost_fn(a, targets)
@@ -184,12 +210,14 @@ def mazur_network():
     return model, np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
 
 
-def train_steps(model, x, targets, steps: int, cost="half_sse", lr: float = 0.5,
-                update_biases: bool = True) -> float:  # fmt: skip
+def train_steps(
+    model, x, targets, steps: int, cost="half_sse", lr: float = 0.5, update_biases: bool = True
+) -> float:
     """Run ``steps`` plain gradient-descent steps (as ``trace`` does) and return the final cost."""
     cost_fn = COSTS[cost] if isinstance(cost, str) else cost
-    params = [p for name, p in model.named_parameters()
-              if update_biases or not name.endswith("bias")]  # fmt: skip
+    params = [
+        p for name, p in model.named_parameters() if update_biases or not name.endswith("bias")
+    ]
     x = Tensor(np.atleast_2d(np.asarray(x, dtype=params[0].dtype)))
     for _ in range(steps):
         model.zero_grad()

@@ -2,14 +2,39 @@
 
 from . import init
 from .layers import (
-    MLP, Dropout, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh,
+    MLP,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
     activation,
-)  # fmt: skip
+)
 from .module import Module, Parameter, Sequential
 from .utils import parameters_to_vector, vector_to_parameters
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU",
-    "Softplus", "Softmax", "LogSoftmax", "Identity", "Dropout", "MLP", "activation", "init",
-    "parameters_to_vector", "vector_to_parameters",
-]  # fmt: skip
+    "Module",
+    "Parameter",
+    "Sequential",
+    "Linear",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "Identity",
+    "Dropout",
+    "MLP",
+    "activation",
+    "init",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]

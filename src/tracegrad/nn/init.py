@@ -15,10 +15,24 @@ import math
 import numpy as np
 
 __all__ = [
-    "zeros", "constant", "uniform", "normal", "symmetric_uniform", "glorot_uniform",
-    "glorot_normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal",
-    "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal", "torch_default", "get",
-]  # fmt: skip
+    "zeros",
+    "constant",
+    "uniform",
+    "normal",
+    "symmetric_uniform",
+    "glorot_uniform",
+    "glorot_normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "torch_default",
+    "get",
+]
 
 
 def _fans(shape) -> tuple[int, int]:
@@ -102,15 +116,28 @@ xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 _BY_NAME = {
-    "zeros": zeros, "uniform": uniform, "normal": normal,
-    "symmetric_uniform": symmetric_uniform, "epsilon": symmetric_uniform,
-    "glorot_uniform": glorot_uniform, "glorot_normal": glorot_normal,
-    "xavier_uniform": glorot_uniform, "xavier_normal": glorot_normal, "glorot": glorot_uniform,
-    "xavier": glorot_uniform, "he_uniform": he_uniform, "he_normal": he_normal,
-    "he": he_normal, "kaiming_uniform": he_uniform, "kaiming_normal": he_normal,
-    "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal, "lecun": lecun_normal,
-    "torch": torch_default, "default": torch_default,
-}  # fmt: skip
+    "zeros": zeros,
+    "uniform": uniform,
+    "normal": normal,
+    "symmetric_uniform": symmetric_uniform,
+    "epsilon": symmetric_uniform,
+    "glorot_uniform": glorot_uniform,
+    "glorot_normal": glorot_normal,
+    "xavier_uniform": glorot_uniform,
+    "xavier_normal": glorot_normal,
+    "glorot": glorot_uniform,
+    "xavier": glorot_uniform,
+    "he_uniform": he_uniform,
+    "he_normal": he_normal,
+    "he": he_normal,
+    "kaiming_uniform": he_uniform,
+    "kaiming_normal": he_normal,
+    "lecun_uniform": lecun_uniform,
+    "lecun_normal": lecun_normal,
+    "lecun": lecun_normal,
+    "torch": torch_default,
+    "default": torch_default,
+}
 
 
 def get(name_or_fn):

@@ -30,8 +30,15 @@ class Linear(Module):
     which case the bias starts at zero.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 init="torch", rng=None, dtype=np.float32):  # fmt: skip
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init="torch",
+        rng=None,
+        dtype=np.float32,
+    ):
         for name, n in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
@@ -116,7 +123,7 @@ class LogSoftmax(Softmax):
 
 
 class Dropout(Module):
-    """Drops each unit with probability ``p`` while training (inverted scaling); identity in eval."""
+    """Drops each unit with probability ``p`` in training (inverted scaling); identity in eval."""
 
     def __init__(self, p: float = 0.5, rng=None):
         if not 0 <= p < 1:
@@ -132,10 +139,17 @@ class Dropout(Module):
 
 
 ACTIVATIONS = {
-    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,
-    "softplus": Softplus, "softmax": Softmax, "log_softmax": LogSoftmax, "identity": Identity,
-    "linear": Identity, "none": Identity,
-}  # fmt: skip
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "softplus": Softplus,
+    "softmax": Softmax,
+    "log_softmax": LogSoftmax,
+    "identity": Identity,
+    "linear": Identity,
+    "none": Identity,
+}
 
 
 def get_activation(name) -> Module:
@@ -174,8 +188,16 @@ class MLP(Sequential):
         Probability of dropping each hidden unit during training.
     """
 
-    def __init__(self, sizes, activation="sigmoid", output="identity", init="auto",
-                 rng=None, dropout: float = 0.0, dtype=np.float32):  # fmt: skip
+    def __init__(
+        self,
+        sizes,
+        activation="sigmoid",
+        output="identity",
+        init="auto",
+        rng=None,
+        dropout: float = 0.0,
+        dtype=np.float32,
+    ):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(
@@ -205,8 +227,13 @@ class MLP(Sequential):
         return [m for m in self.layers if isinstance(m, Linear)]
 
     def get_config(self) -> dict:
-        return {"sizes": self.sizes, "activation": self.activation_name,
-                "output": self.output_name, "init": self.init_name, "dropout": self.dropout}  # fmt: skip
+        return {
+            "sizes": self.sizes,
+            "activation": self.activation_name,
+            "output": self.output_name,
+            "init": self.init_name,
+            "dropout": self.dropout,
+        }
 
     def extra_repr(self) -> str:
         return "-".join(map(str, self.sizes))

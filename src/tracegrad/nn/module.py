@@ -107,8 +107,11 @@ class Module:
             np.copyto(p.data, value, casting="same_kind")
 
     def __repr__(self) -> str:
-        inner = [f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in
-                 self._children() if isinstance(child, Module)]  # fmt: skip
+        inner = [
+            f"  ({name}): {child!r}".replace("\n", "\n  ")
+            for name, child in self._children()
+            if isinstance(child, Module)
+        ]
         extra = self.extra_repr()
         if not inner:
             return f"{type(self).__name__}({extra})"

@@ -19,7 +19,9 @@ def vector_to_parameters(vec, params) -> None:
     vec = np.asarray(vec)
     total = sum(p.size for p in params)
     if vec.ndim != 1 or vec.size != total:
-        raise ValueError(f"expected a vector of {total} values for these parameters, got shape {vec.shape}")
+        raise ValueError(
+            f"expected a vector of {total} values for these parameters, got shape {vec.shape}"
+        )
     start = 0
     for p in params:
         stop = start + p.size

@@ -13,21 +13,19 @@ import inspect
 import numpy as np
 import scipy.optimize
 
+from ..nn.utils import parameters_to_vector, vector_to_parameters
+
 SUPPORTED_METHODS = ("L-BFGS-B", "CG", "BFGS")
 
 
-def _unroll(arrays) -> np.ndarray:
-    """Concatenate arrays into one float64 vector."""
-    return np.concatenate([np.ravel(a).astype(np.float64) for a in arrays])
+def _gradient_vector(params) -> np.ndarray:
+    """Unroll the gradients like ``parameters_to_vector`` unrolls the values, as float64.
 
-
-def _roll_into(x: np.ndarray, params) -> None:
-    """Write slices of ``x`` back into each ``p.data``, in place and in its own dtype."""
-    start = 0
-    for p in params:
-        stop = start + p.data.size
-        p.data[...] = x[start:stop].reshape(p.data.shape)
-        start = stop
+    A parameter the loss does not depend on has no gradient: its slope is zero.
+    """
+    return np.concatenate(
+        [np.zeros(p.data.size) if p.grad is None else np.ravel(p.grad) for p in params]
+    ).astype(np.float64, copy=False)
 
 
 def _loss_caller(loss_fn, model):
@@ -87,30 +85,28 @@ def minimize(model, loss_fn, method="L-BFGS-B", maxiter=50, tol=None, callback=N
     compute_loss = _loss_caller(loss_fn, model)
 
     def fun(x):
-        _roll_into(x, params)
+        vector_to_parameters(x, params)  # in place, each in its own dtype
         model.zero_grad()
         loss = compute_loss()
         loss.backward()
-        # A parameter the loss does not depend on has no gradient: its slope is zero.
-        grads = [np.zeros(p.data.shape) if p.grad is None else p.grad for p in params]
-        return float(loss.item()), _unroll(grads)
+        return float(loss.item()), _gradient_vector(params)
 
     scipy_callback = None
     if callback is not None:
 
         def scipy_callback(intermediate_result):
-            _roll_into(intermediate_result.x, params)
+            vector_to_parameters(intermediate_result.x, params)
             return callback(intermediate_result)
 
     result = scipy.optimize.minimize(
         fun,
-        _unroll(p.data for p in params),
+        parameters_to_vector(params).astype(np.float64),
         jac=True,
         method=method,
         tol=tol,
         callback=scipy_callback,
         options={"maxiter": maxiter},
     )
-    _roll_into(result.x, params)
+    vector_to_parameters(result.x, params)
     model.zero_grad()
     return result

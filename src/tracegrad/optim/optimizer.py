@@ -84,7 +84,11 @@ def _as_parameter_list(params) -> list:
     for i, p in enumerate(params):
         data = getattr(p, "data", None)
         if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
-            got = f"array of dtype {data.dtype}" if isinstance(data, np.ndarray) else type(data).__name__
+            got = (
+                f"array of dtype {data.dtype}"
+                if isinstance(data, np.ndarray)
+                else type(data).__name__
+            )
             raise TypeError(f"parameter {i} must have a floating NumPy array as .data, got {got}")
     if len({id(p) for p in params}) != len(params):
         raise ValueError(
