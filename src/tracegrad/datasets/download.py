@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from .base import CorruptDatasetError
@@ -73,6 +72,7 @@ def download_file(
 
 
 def _download_one(url, dest: Path, sha256: str, size, progress: bool, timeout) -> None:
+    import tempfile
     import urllib.request
 
     from tqdm import tqdm
@@ -85,8 +85,12 @@ def _download_one(url, dest: Path, sha256: str, size, progress: bool, timeout) -
             length = r.headers.get("Content-Length")
             total = int(length) if length else size
             bar = tqdm(
-                total=total, unit="B", unit_scale=True, desc=dest.name,
-                disable=None if progress else True, leave=False,
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=dest.name,
+                disable=None if progress else True,
+                leave=False,
             )
             with bar:
                 for chunk in iter(lambda: r.read(_CHUNK), b""):

@@ -60,7 +60,10 @@ def load_file(path, label_column=None) -> Dataset:
     if class_names is None:
         y, class_names = encode_labels(y, f"{path} ({where})")
     return Dataset(
-        X, y, name=path.stem, class_names=class_names,
+        X,
+        y,
+        name=path.stem,
+        class_names=class_names,
         description=(
             f"Loaded from {path.name}: {len(X)} samples with {X.shape[1]} features, "
             f"{len(class_names)} classes (labels from {where})."

@@ -49,7 +49,11 @@ def xor(n_samples: int = 400, noise: float = 0.1, *, rng=None, seed=None) -> Dat
         sign1 = sign0 if k == 0 else -sign0
         parts.append(points * np.stack([sign0, sign1], axis=1))
     return _finish(
-        parts, noise, rng, name="xor", class_names=["same sign", "opposite sign"],
+        parts,
+        noise,
+        rng,
+        name="xor",
+        class_names=["same sign", "opposite sign"],
         description=(
             f"XOR: {n_samples} points in [-1, 1]^2, class 1 where the two coordinates "
             f"have opposite signs; Gaussian noise std {noise}. Not linearly separable."
@@ -66,7 +70,11 @@ def moons(n_samples: int = 400, noise: float = 0.1, *, rng=None, seed=None) -> D
     upper = np.stack([np.cos(t0), np.sin(t0)], axis=1)
     lower = np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)], axis=1)
     return _finish(
-        [upper, lower], noise, rng, name="moons", class_names=["upper", "lower"],
+        [upper, lower],
+        noise,
+        rng,
+        name="moons",
+        class_names=["upper", "lower"],
         description=(
             f"Two moons: {n_samples} points on two interleaving half circles of radius 1; "
             f"Gaussian noise std {noise}."
@@ -86,7 +94,11 @@ def circles(
         angle = rng.uniform(0.0, 2 * np.pi, n)
         parts.append(radius * np.stack([np.cos(angle), np.sin(angle)], axis=1))
     return _finish(
-        parts, noise, rng, name="circles", class_names=["outer", "inner"],
+        parts,
+        noise,
+        rng,
+        name="circles",
+        class_names=["outer", "inner"],
         description=(
             f"Concentric circles: {n_samples} points on circles of radius 1 and {factor}; "
             f"Gaussian noise std {noise}. Separable by radius, not by any line."
@@ -125,7 +137,11 @@ def spirals(
         angle = 2 * np.pi * (k / n_classes + turns * radius)
         parts.append(radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1))
     return _finish(
-        parts, noise, rng, name="spirals", class_names=[f"arm {k}" for k in range(n_classes)],
+        parts,
+        noise,
+        rng,
+        name="spirals",
+        class_names=[f"arm {k}" for k in range(n_classes)],
         description=(
             f"Spirals: {n_samples} points on {n_classes} arms making {turns} turns from the "
             f"origin to radius 1; Gaussian noise std {noise}."
@@ -133,9 +149,7 @@ def spirals(
     )
 
 
-def blobs(
-    n_samples: int = 600, noise: float = 1.0, centers=3, *, rng=None, seed=None
-) -> Dataset:
+def blobs(n_samples: int = 600, noise: float = 1.0, centers=3, *, rng=None, seed=None) -> Dataset:
     """Gaussian blobs, one class per center.
 
     Parameters
@@ -162,7 +176,11 @@ def blobs(
     sizes = _class_sizes(n_samples, len(centers))
     parts = [np.repeat(c[None, :], n, axis=0) for c, n in zip(centers, sizes, strict=True)]
     return _finish(
-        parts, noise, rng, name="blobs", class_names=[f"blob {k}" for k in range(len(centers))],
+        parts,
+        noise,
+        rng,
+        name="blobs",
+        class_names=[f"blob {k}" for k in range(len(centers))],
         description=(
             f"Blobs: {n_samples} points around {len(centers)} centers, Gaussian noise "
             f"std {noise} in each coordinate."

@@ -117,7 +117,7 @@ def verify_file(path, size: int, sha256: str, known: dict[str, str] | None = Non
     if actual_size == size and digest == sha256:
         return
     if known and digest in known:
-        what = f"it is {known[digest]}"
+        what = f"it is {known[digest]}, not the file expected here"
     elif actual_size != size:
         what = f"it has {actual_size} bytes, expected {size}"
     else:

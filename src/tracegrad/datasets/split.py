@@ -29,21 +29,16 @@ def split_indices(y, test_size=0.2, rng=None, *, seed=None):
     -------
     train, test : numpy.ndarray of int64
         Sorted indices; together they hold every row exactly once. The test
-        part has ``test_size`` of each class, rounded so that the total is as
-        asked, except that every class with at least two samples gets at
-        least one sample in each part.
+        part has the asked size, shared among the classes in proportion to
+        their sizes. Every class with at least two samples keeps one or more
+        in each part; where that and the exact size conflict, it wins.
     """
     y = np.asarray(y)
     n = len(y)
     n_test = _test_count(test_size, n)
     rng = make_rng(rng, seed)
     classes, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
-    # Largest-remainder rounding: per-class shares that add up to n_test exactly.
-    exact = counts * n_test / n
-    quota = np.floor(exact).astype(np.int64)
-    leftover = n_test - quota.sum()
-    quota[np.argsort(-(exact - quota), kind="stable")[:leftover]] += 1
-    quota = np.where(counts >= 2, np.clip(quota, 1, counts - 1), 0)
+    quota = _class_quotas(counts, n_test)
     test = []
     for k in range(len(classes)):
         members = rng.permutation(np.flatnonzero(y_index == k))
@@ -72,6 +67,24 @@ def train_test_split(ds: Dataset, test_size=0.2, rng=None, *, seed=None):
         )
     train, test = split_indices(ds.y, test_size, rng, seed=seed)
     return ds.take(train), ds.take(test)
+
+
+def _class_quotas(counts, n_test: int) -> np.ndarray:
+    """Test samples per class: proportional, summing to n_test, and leaving every
+    class of two or more samples in both parts whenever the sizes allow it."""
+    exact = counts * n_test / counts.sum()
+    low = np.where(counts >= 2, 1, 0)
+    high = np.where(counts >= 2, counts - 1, 0)
+    quota = np.clip(np.round(exact).astype(np.int64), low, high)
+    # Fix the total one sample at a time, each time moving the class whose
+    # quota is furthest from its exact share in the needed direction.
+    while (gap := n_test - quota.sum()) != 0:
+        step = 1 if gap > 0 else -1
+        movable = (quota + step >= low) & (quota + step <= high)
+        if not movable.any():
+            break
+        quota[np.argmax(np.where(movable, (exact - quota) * step, -np.inf))] += step
+    return quota
 
 
 def _test_count(test_size, n: int) -> int:

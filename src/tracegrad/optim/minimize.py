@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
-import scipy.optimize
 
 from ..nn.utils import parameters_to_vector, vector_to_parameters
 
@@ -97,6 +96,8 @@ def minimize(model, loss_fn, method="L-BFGS-B", maxiter=50, tol=None, callback=N
         def scipy_callback(intermediate_result):
             vector_to_parameters(intermediate_result.x, params)
             return callback(intermediate_result)
+
+    import scipy.optimize  # imported here: it takes 0.4 s, too long for `import tracegrad`
 
     result = scipy.optimize.minimize(
         fun,

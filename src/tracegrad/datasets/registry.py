@@ -1,0 +1,70 @@
+"""Loading any data set by name (or file path) as a (train, test) pair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .bundled import digits
+from .files import SUFFIXES, load_file
+from .generated import blobs, circles, moons, spirals, xor
+from .idx_sets import fashion_mnist, mnist
+from .split import train_test_split
+
+# Sets with an official train/test split, and sets split here.
+_OFFICIAL = {"mnist": mnist, "fashion-mnist": fashion_mnist}
+_GENERATED = {"xor": xor, "moons": moons, "circles": circles, "spirals": spirals, "blobs": blobs}
+
+
+def available() -> list[str]:
+    """Names that ``load`` accepts (besides file paths)."""
+    return [*_OFFICIAL, "digits", *_GENERATED]
+
+
+def load(name_or_path, data_dir=None, download=False, seed=0, test_size=0.2, **options):
+    """Load a data set as ``(train, test)`` Datasets.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        One of ``available()`` (``fashion_mnist`` is accepted too), or the
+        path of a ``.npy``, ``.npz`` or ``.csv`` file (see ``load_file``).
+    data_dir : str or Path, optional
+        Where MNIST / Fashion-MNIST files are (see ``mnist``).
+    download : bool
+        Fetch missing MNIST / Fashion-MNIST files.
+    seed : int
+        Seeds the generated data and the split, so a seed reproduces both.
+    test_size : float or int
+        Test fraction (or count) for sets without an official split;
+        MNIST and Fashion-MNIST always use their official 60,000 / 10,000.
+    **options
+        Passed to the generator (e.g. ``n_samples=1000, noise=0.2``) or to
+        ``load_file`` (``label_column=...``).
+
+    Returns
+    -------
+    train, test : Dataset
+    """
+    key = str(name_or_path).strip().lower().replace("_", "-")
+    if key in _OFFICIAL or key == "digits":
+        if options:
+            raise TypeError(f"{key} takes no options, got {sorted(options)}")
+        if key == "digits":
+            return train_test_split(digits(), test_size, seed=seed)
+        return (
+            _OFFICIAL[key](data_dir, split="train", download=download),
+            _OFFICIAL[key](data_dir, split="test", download=download),
+        )
+    rng = np.random.default_rng(seed)
+    if key in _GENERATED:
+        return train_test_split(_GENERATED[key](rng=rng, **options), test_size, rng)
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return train_test_split(load_file(path, **options), test_size, rng)
+    missing = f" (no file at {path})" if path.suffix.lower() in SUFFIXES else ""
+    raise ValueError(
+        f"unknown data set {str(name_or_path)!r}{missing}: choose one of "
+        f"{', '.join(available())}, or give the path of a {', '.join(SUFFIXES)} file"
+    )
