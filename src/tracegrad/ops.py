@@ -67,8 +67,17 @@ def apply(primitive, *inputs, op: str | None = None, **options) -> Tensor:
         else Tensor(t, dtype=None if isinstance(t, np.ndarray) else dtype)
         for t in inputs
     )
+    if getattr(primitive, "skips_unneeded", False):
+        options["needs"] = tuple(t.requires_grad for t in tensors)
     out, vjp = primitive(*(t._data for t in tensors), **options)
     return record(out, tensors, vjp, op or primitive.__name__.lstrip("_"))
+
+
+def skips_unneeded(primitive):
+    """Mark a primitive whose vjp takes ``needs`` (which inputs require grad) and
+    skips the others: for matrix products, an unneeded gradient costs a whole GEMM."""
+    primitive.skips_unneeded = True
+    return primitive
 
 
 def _shape_error(name, a, b):
@@ -130,7 +139,28 @@ def _pow_const(a, exponent):
     return out, lambda g: (g * exponent * a ** (exponent - 1),)
 
 
-def _matmul(a, b):
+def _matmul_left_grad(a, b, g):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if a.ndim == 1:  # (k,) @ (..., k, m)
+        return (b @ g[..., None])[..., 0]
+    if b.ndim == 1:  # (..., n, k) @ (k,)
+        return g[..., None] * b
+    return g @ np.swapaxes(b, -1, -2)
+
+
+def _matmul_right_grad(a, b, g):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:
+        return a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
+@skips_unneeded
+def _matmul(a, b, needs=(True, True)):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul needs tensors with at least one axis; use * for scalars")
     k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
@@ -142,13 +172,9 @@ def _matmul(a, b):
     out = a @ b
 
     def vjp(g):
-        if a.ndim == 1 and b.ndim == 1:
-            return g * b, g * a
-        if a.ndim == 1:  # (k,) @ (..., k, m)
-            return (b @ g[..., None])[..., 0], a[:, None] * g[..., None, :]
-        if b.ndim == 1:  # (..., n, k) @ (k,)
-            return g[..., None] * b, (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
-        return g @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ g
+        ga = _matmul_left_grad(a, b, g) if needs[0] else None
+        gb = _matmul_right_grad(a, b, g) if needs[1] else None
+        return ga, gb
 
     return out, vjp
 
@@ -458,18 +484,24 @@ def softmax(a, axis=-1):
 
 
 # -- the affine map of a Linear layer (fused: one node instead of three) ---------
-def _linear(x, w, b=None):
+@skips_unneeded
+def _linear(x, w, b=None, needs=(True, True, True)):
     """z = x Wᵀ + b for a batch of rows x (n, in), W (out, in), b (out,)."""
     out = x @ w.T
     if b is not None:
         out += b
 
     def vjp(g):
-        gx = g @ w
-        gw = g.T @ x if x.ndim == 2 else np.tensordot(g, x, axes=(range(g.ndim - 1),) * 2)
+        # The first layer's input needs no gradient: skipping it saves a GEMM as large
+        # as the forward one.
+        gx = g @ w if needs[0] else None
+        gw = None
+        if needs[1]:
+            gw = g.T @ x if x.ndim == 2 else np.tensordot(g, x, axes=(range(g.ndim - 1),) * 2)
         if b is None:
             return gx, gw
-        return gx, gw, g.sum(axis=tuple(range(g.ndim - 1)))
+        gb = g.sum(axis=tuple(range(g.ndim - 1))) if needs[2] else None
+        return gx, gw, gb
 
     return out, vjp
 
