@@ -1,0 +1,78 @@
+"""Reading inputs for prediction: rows from .npy/.csv files, or a picture of a digit."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def read_input(path, n_features: int, pixel_max: float | None = None) -> np.ndarray:
+    """Rows of features from ``path`` (.npy, .csv, or an image file such as .png).
+
+    An image is converted to grey, resized to the model's square input
+    (8x8 for 64 features, 28x28 for 784), made light-on-dark like MNIST and
+    the digits set, and scaled to [0, ``pixel_max``] so the model's saved
+    scaler then treats it exactly like the training images.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"input file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        X = np.load(path, allow_pickle=False)
+    elif suffix == ".csv":
+        X = _read_csv(path)
+    elif suffix in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
+        return read_image(path, n_features, pixel_max)[None, :]
+    else:
+        raise ValueError(f"cannot read {path.name}: give a .npy, .csv or .png file")
+    X = np.atleast_2d(np.asarray(X, dtype=np.float32))
+    if X.ndim > 2:
+        X = X.reshape(len(X), -1)
+    if X.shape[1] == n_features + 1:
+        X = X[:, :-1]  # a labelled file: drop the label column
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"{path.name} has rows of {X.shape[1]} values but the model expects {n_features} "
+            "features per row"
+        )
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{path.name} contains NaN or infinite values; clean or impute them")
+    return X
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+    try:
+        [float(v) for v in first.strip().split(",")]
+        skip = 0
+    except ValueError:
+        skip = 1  # a header row
+    try:
+        return np.loadtxt(path, delimiter=",", skiprows=skip, dtype=np.float32, ndmin=2)
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: not a numeric CSV file ({exc})") from None
+
+
+def read_image(path, n_features: int, pixel_max: float | None = None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise ValueError(
+            f"the model expects {n_features} features, which is not a square image; "
+            "give .npy or .csv rows instead"
+        )
+    try:
+        with Image.open(path) as img:
+            grey = img.convert("L").resize((side, side), Image.Resampling.LANCZOS)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"cannot read image {Path(path).name}: {exc}") from None
+    pixels = np.asarray(grey, dtype=np.float32) / 255.0
+    if pixels.mean() > 0.5:  # dark digit on a light background: invert to match MNIST
+        pixels = 1.0 - pixels
+    top = pixel_max if pixel_max is not None else (16.0 if side == 8 else 255.0)
+    return (pixels * top).reshape(-1)
