@@ -64,6 +64,9 @@ class SGD(Optimizer):
                 b[...] = g  # the buffer starts at the first gradient, not at zero
             else:
                 b *= self.momentum
-                b += (1 - self.dampening) * g
+                if self.dampening == 0:
+                    b += g
+                else:
+                    b += (1 - self.dampening) * g
             g = g + self.momentum * b if self.nesterov else b
         w -= self.lr * g
