@@ -59,18 +59,25 @@ def apply(primitive, *inputs, op: str | None = None, **options) -> Tensor:
     Inputs that are not tensors become constants; Python numbers take the
     dtype of the first tensor input, so ``x * 2`` stays float32.
     """
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            inputs = _constants_to_tensors(inputs)
+            break
+    if getattr(primitive, "skips_unneeded", False):
+        options["needs"] = tuple(t.requires_grad for t in inputs)
+    out, vjp = primitive(*[t._data for t in inputs], **options)
+    return record(out, inputs, vjp, op or primitive.__name__[1:])
+
+
+def _constants_to_tensors(inputs) -> tuple:
     ref = next((t for t in inputs if isinstance(t, Tensor)), None)
     dtype = ref.dtype if ref is not None else np.float32
-    tensors = tuple(
+    return tuple(
         t
         if isinstance(t, Tensor)
         else Tensor(t, dtype=None if isinstance(t, np.ndarray) else dtype)
         for t in inputs
     )
-    if getattr(primitive, "skips_unneeded", False):
-        options["needs"] = tuple(t.requires_grad for t in tensors)
-    out, vjp = primitive(*(t._data for t in tensors), **options)
-    return record(out, tensors, vjp, op or primitive.__name__.lstrip("_"))
 
 
 def skips_unneeded(primitive):

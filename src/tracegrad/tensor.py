@@ -314,14 +314,16 @@ def record(out: np.ndarray, parents: tuple, vjp, op: str) -> Tensor:
     t._retain = False
     t.name = None
     t.op = op
-    if is_grad_enabled() and any(p.requires_grad for p in parents):
-        t.requires_grad = True
-        t._parents = parents
-        t._vjp = vjp
-    else:
-        t.requires_grad = False
-        t._parents = ()
-        t._vjp = None
+    t.requires_grad = False
+    t._parents = ()
+    t._vjp = None
+    if getattr(_state, "grad_enabled", True):
+        for p in parents:
+            if p.requires_grad:
+                t.requires_grad = True
+                t._parents = parents
+                t._vjp = vjp
+                break
     return t
 
 
