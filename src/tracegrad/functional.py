@@ -35,10 +35,16 @@ def identity(x):
     return x
 
 
+def _leaky_relu(a, slope):
+    # A primitive, not ``where(x > 0, ...)``: a condition computed outside the graph
+    # would be frozen into a replayed step (see ``replay.py``).
+    factor = np.where(a > 0, 1.0, slope).astype(a.dtype)
+    return a * factor, lambda g: (g * factor,)
+
+
 def leaky_relu(x, negative_slope: float = 0.01):
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    return ops.where(x.data > 0, x, x * negative_slope)
+    return ops.apply(_leaky_relu, x, slope=negative_slope)
 
 
 def softplus(x):
@@ -57,6 +63,10 @@ def dropout(x, p: float, rng: np.random.Generator, training: bool = True):
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    keep = rng.random(x.shape) >= p
-    return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    return ops.apply(_dropout, x, p=p, rng=rng)
+
+
+def _dropout(a, p, rng):
+    # The mask is drawn inside the primitive, so a replayed step draws a fresh one.
+    scale = ((rng.random(a.shape) >= p) * (1.0 / (1.0 - p))).astype(a.dtype)
+    return a * scale, lambda g: (g * scale,)

@@ -16,6 +16,7 @@ import builtins
 
 import numpy as np
 
+from . import tensor as _engine
 from .tensor import Tensor, record
 
 __all__ = [
@@ -66,7 +67,10 @@ def apply(primitive, *inputs, op: str | None = None, **options) -> Tensor:
     if getattr(primitive, "skips_unneeded", False):
         options["needs"] = tuple(t.requires_grad for t in inputs)
     out, vjp = primitive(*[t._data for t in inputs], **options)
-    return record(out, inputs, vjp, op or primitive.__name__[1:])
+    result = record(out, inputs, vjp, op or primitive.__name__[1:])
+    if _engine.recorder is not None:
+        _engine.recorder.calls.append((primitive, inputs, options, result))
+    return result
 
 
 def _constants_to_tensors(inputs) -> tuple:

@@ -237,3 +237,24 @@ class MLP(Sequential):
 
     def extra_repr(self) -> str:
         return "-".join(map(str, self.sizes))
+
+
+# Layers whose forward pass is a fixed sequence of primitives for a given input shape,
+# dtype and mode, with no Python decisions on the data: safe to record and replay.
+# Exact types only: a subclass may override forward.
+REPLAY_SAFE = frozenset(
+    {
+        Sequential,
+        MLP,
+        Linear,
+        Identity,
+        Sigmoid,
+        Tanh,
+        ReLU,
+        Softplus,
+        LeakyReLU,
+        Softmax,
+        LogSoftmax,
+        Dropout,
+    }
+)

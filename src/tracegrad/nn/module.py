@@ -6,7 +6,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import tensor as _engine
+from ..tensor import Tensor, is_grad_enabled
 
 
 class Parameter(Tensor):
@@ -30,6 +31,11 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name, value):
+        if isinstance(value, (Module, Parameter, list, tuple)):
+            _engine.structure_version += 1  # recorded replay tapes may be stale now
+        object.__setattr__(self, name, value)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -124,11 +130,33 @@ class Module:
 class Sequential(Module):
     """Modules applied one after the other; children are named ``0``, ``1``, ..."""
 
+    #: Replay recorded forward passes (see ``tracegrad.replay``); set False to opt out.
+    replay = True
+
     def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential takes Modules, got {type(layer).__name__} at {i}")
-        self.layers = list(layers)
+        self.layers = tuple(layers)  # a tuple: changing the layers means reassigning them
+
+    def __call__(self, x):
+        # While training, a model made only of known layers replays a recorded tape of
+        # its forward pass instead of rebuilding the graph op by op (same numbers, less
+        # Python). Anything else takes the plain path.
+        if (
+            self.replay
+            and isinstance(x, Tensor)
+            and _engine.recorder is None
+            and is_grad_enabled()
+            and _replayable(self)
+        ):
+            cache = self.__dict__.get("_tapes")
+            if cache is None:
+                from ..replay import TapeCache
+
+                cache = self._tapes = TapeCache()
+            return cache(self, x)
+        return self.forward(x)
 
     def _children(self):
         for i, layer in enumerate(self.layers):
@@ -147,3 +175,16 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self.layers)
+
+
+def _replayable(model: Module) -> bool:
+    """Whether every sub-module is a known layer whose ops depend only on the input's shape."""
+    version = _engine.structure_version
+    cached = model.__dict__.get("_replayable_at")
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    from .layers import REPLAY_SAFE
+
+    ok = all(type(m) in REPLAY_SAFE for _, m in model.named_modules())
+    object.__setattr__(model, "_replayable_at", (version, ok))  # not a structure change
+    return ok

@@ -1,0 +1,164 @@
+"""What a trained network says about data: outputs, probabilities, classes and scores.
+
+Everything here runs in eval mode (dropout off), in batches, without recording
+gradients, and puts the model back in the mode it was in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..datasets import Dataset
+from ..nn.layers import LogSoftmax, Sigmoid, Softmax
+from ..nn.module import Sequential
+from ..tensor import Tensor, no_grad
+
+
+def as_xy(data, y=None) -> tuple:
+    """``(X, y)`` from a ``Dataset``, an ``(X, y)`` pair, or ``X`` and ``y`` given apart."""
+    if isinstance(data, Dataset):
+        return data.X, data.y
+    if y is None and isinstance(data, (tuple, list)) and len(data) == 2:
+        return data
+    if y is None:
+        raise TypeError("pass the data as a Dataset, an (X, y) pair, or X and y separately")
+    return data, y
+
+
+def as_features(model, X) -> np.ndarray:
+    """``X`` as a 2-D array in the dtype of the model's parameters (float32 stays float32)."""
+    X = np.asarray(X)
+    params = model.parameters()
+    dtype = params[0].dtype if params else np.float32
+    if X.ndim != 2:
+        raise ValueError(
+            f"X has shape {X.shape}: expected 2-D (samples, features); "
+            "flatten images with X.reshape(len(X), -1)"
+        )
+    return X.astype(dtype, copy=False)
+
+
+def output_kind(model) -> str:
+    """``"logits"``, ``"probabilities"`` or ``"log_probabilities"``, from the last layer.
+
+    For an ``MLP`` this is its ``output`` activation: identity gives logits,
+    softmax and sigmoid give probabilities, log_softmax log-probabilities.
+    """
+    last = model
+    while isinstance(last, Sequential) and len(last):
+        last = last.layers[-1]
+    if isinstance(last, LogSoftmax):  # before Softmax: LogSoftmax subclasses it
+        return "log_probabilities"
+    if isinstance(last, (Softmax, Sigmoid)):
+        return "probabilities"
+    return "logits"
+
+
+def outputs(model, X, batch_size: int = 1024) -> np.ndarray:
+    """The model's raw outputs for every row of ``X``, computed in batches."""
+    X = as_features(model, X)
+    if len(X) == 0:
+        raise ValueError("X has no rows: there is nothing to predict")
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            chunks = [
+                model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)
+            ]
+    finally:
+        model.train(was_training)
+    return np.concatenate(chunks)
+
+
+def to_probabilities(model, out: np.ndarray) -> np.ndarray:
+    """Turn outputs into probabilities: softmax of logits, or sigmoid of a single logit column."""
+    kind = output_kind(model)
+    if kind == "log_probabilities":
+        return np.exp(out)
+    if kind == "probabilities":
+        return out
+    if out.ndim == 1 or out.shape[1] == 1:
+        return 0.5 * (1.0 + np.tanh(0.5 * out))  # the sigmoid, without overflow in exp
+    e = np.exp(out - out.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def to_classes(model, out: np.ndarray) -> np.ndarray:
+    """Class indices: the largest output, or ``p >= 0.5`` for a single output column."""
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(axis=1)
+    return (to_probabilities(model, out).reshape(len(out)) >= 0.5).astype(np.int64)
+
+
+def predict_proba(model, X, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities for each row of ``X``, shape (n, K), or (n, 1) for one output."""
+    return to_probabilities(model, outputs(model, X, batch_size))
+
+
+def predict(model, X, batch_size: int = 1024) -> np.ndarray:
+    """The predicted class index of each row of ``X`` (int64)."""
+    return to_classes(model, outputs(model, X, batch_size))
+
+
+def target_kind(y) -> str | None:
+    """How targets name classes: ``"labels"`` (integers, or 0/1 for one output),
+    ``"onehot"`` (rows with a single 1), or None for regression targets (no accuracy)."""
+    y = np.asarray(y)
+    column = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
+    if y.dtype.kind in "biu":
+        return "labels" if column else None
+    binary = y.size > 0 and bool(np.all((y == 0) | (y == 1)))
+    if column and binary:
+        return "labels"
+    if y.ndim == 2 and binary and bool(np.all(y.sum(axis=1) == 1)):
+        return "onehot"
+    return None
+
+
+def true_classes(y, kind: str) -> np.ndarray:
+    """Class indices of targets of the given :func:`target_kind`."""
+    y = np.asarray(y)
+    return y.argmax(axis=1) if kind == "onehot" else y.reshape(len(y)).astype(np.int64)
+
+
+def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs: rows are true, columns predicted."""
+    pairs = np.asarray(true) * n_classes + np.asarray(predicted)
+    return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def evaluate(model, X, y=None, loss=None, batch_size: int = 1024) -> dict:
+    """Score ``model`` on ``X`` (or a Dataset / ``(X, y)`` pair) against targets ``y``.
+
+    Returns
+    -------
+    dict
+        ``loss`` (if a loss function is given: its value over all of ``X``),
+        and for class targets ``accuracy``, ``confusion_matrix`` (K x K, rows
+        true class, columns predicted), per-class ``precision`` and ``recall``
+        (arrays of length K; 0 for a class never predicted or never present).
+    """
+    X, y = as_xy(X, y)
+    out = outputs(model, X, batch_size)
+    result = {}
+    if loss is not None:
+        with no_grad():
+            result["loss"] = float(loss(Tensor(out), y).item())
+    kind = target_kind(y)
+    if kind is None:
+        return result
+    true, predicted = true_classes(y, kind), to_classes(model, out)
+    k = max(out.shape[1] if out.ndim == 2 and out.shape[1] > 1 else 2, true.max() + 1)
+    cm = confusion_matrix(true, predicted, int(k))
+    hits = np.diag(cm).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.nan_to_num(hits / cm.sum(axis=0))
+        recall = np.nan_to_num(hits / cm.sum(axis=1))
+    result.update(
+        accuracy=float(hits.sum() / len(true)),
+        confusion_matrix=cm,
+        precision=precision,
+        recall=recall,
+    )
+    return result
