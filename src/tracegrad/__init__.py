@@ -4,9 +4,11 @@ Every number of a forward and backward pass can be seen, gradients can be
 checked numerically, and multilayer perceptrons train fast on a CPU.
 """
 
-from . import functional, losses, nn, ops, optim
+from . import datasets, functional, io, losses, nn, ops, optim, training
 from .checking import GradcheckResult, check_model_gradients, gradcheck
+from .io import ModelFileError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad
+from .tracing import trace
 
 __version__ = "0.1.0"
 
@@ -17,10 +19,17 @@ __all__ = [
     "gradcheck",
     "check_model_gradients",
     "GradcheckResult",
+    "trace",
+    "save",
+    "load",
+    "ModelFileError",
+    "datasets",
     "functional",
+    "io",
     "losses",
     "nn",
     "ops",
     "optim",
+    "training",
     "__version__",
 ]

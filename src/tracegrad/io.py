@@ -117,7 +117,14 @@ def describe(module: Module) -> dict:
     """A JSON-able description of ``module`` from which :func:`build` rebuilds it."""
     kind = type(module).__name__
     if type(module) is MLP:
-        return {"type": "MLP", "config": module.get_config()}
+        config = module.get_config()
+        for key in ("activation", "output"):
+            if not _known_activation(config[key]):
+                raise TypeError(
+                    f"cannot save an MLP whose {key} is {config[key]!r}: build it with a "
+                    f"name such as 'relu' or 'softmax' ({', '.join(ACTIVATIONS)})"
+                )
+        return {"type": "MLP", "config": config}
     if type(module) is Sequential:
         return {"type": "Sequential", "layers": [describe(m) for m in module.layers]}
     if _LAYER_TYPES.get(kind) is not type(module):
@@ -209,7 +216,7 @@ def build(description, dtype=np.float32) -> Module:
         _check(isinstance(c, dict), "the MLP description has no 'config' object")
         _check(_sizes_ok(c.get("sizes")), "MLP sizes must list at least two positive integers")
         for key in ("activation", "output"):
-            _check(c.get(key) in ACTIVATIONS, f"unknown MLP {key} {c.get(key)!r}")
+            _check(_known_activation(c.get(key)), f"unknown MLP {key} {c.get(key)!r}")
         dropout = c.get("dropout", 0.0)
         _check(_typed(dropout, _NUMBER), "MLP dropout must be a number")
         model = MLP(c["sizes"], c["activation"], c["output"], "zeros", None, dropout, dtype)
@@ -297,6 +304,10 @@ def _check(ok: bool, problem: str) -> None:
 def _typed(value, types) -> bool:
     """JSON type check; ``True`` is not an int here, although it is in Python."""
     return isinstance(value, types) and (bool in types or not isinstance(value, bool))
+
+
+def _known_activation(name) -> bool:
+    return isinstance(name, str) and name.lower().replace("-", "_") in ACTIVATIONS
 
 
 def _sizes_ok(sizes) -> bool:

@@ -218,10 +218,11 @@ def _known_files() -> dict[str, str]:
 
 
 def _not_found(name: str, candidates) -> DatasetNotFoundError:
-    tried = "\n".join(f"  {d}" for d in candidates)
+    tried = ", ".join(str(d) for d in candidates)
     expected = ", ".join(f for pair in SPLIT_FILES.values() for f in pair)
+    # One line: the CLI prints errors as a single line.
     return DatasetNotFoundError(
-        f"{name} files not found. Looked in:\n{tried}\nfor the files: {expected}\n"
+        f"{name} files not found in {tried}; expected {expected}. "
         f"Fix: put them in one of those directories and pass --data-dir DIR (data_dir=DIR), "
         f"or set the TRACEGRAD_DATA environment variable to their directory, or fetch them "
         f"with --download (download=True)."
