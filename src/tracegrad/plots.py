@@ -13,8 +13,6 @@ loaded only where a plot is asked for.
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +23,8 @@ matplotlib.use("Agg")  # must precede the pyplot import to take effect without a
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .atomic import atomic_write  # noqa: E402
 
 __all__ = [
     "learning_curves", "confusion_matrix", "decision_boundary", "first_layer_weights",
@@ -64,19 +64,8 @@ def _finish(fig, path):
                 f"cannot save a figure as {path.name!r}: use one of the suffixes "
                 f"{', '.join('.' + s for s in sorted(supported))}"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # The temp file lives in the target directory so os.replace is an atomic
-        # rename, and keeps the suffix so tools that sniff names see the real type.
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
-        # os.open with 0o666 honours the umask, unlike tempfile's private 0o600 files.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                fig.savefig(f, format=fmt, dpi=DPI)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            fig.savefig(f, format=fmt, dpi=DPI)
     finally:
         plt.close(fig)
     return path

@@ -9,14 +9,13 @@ half of one.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ..atomic import atomic_write
 
 
 def _json_default(value):
@@ -44,48 +43,11 @@ def unpack_json(array: np.ndarray, what: str):
         raise ValueError(f"{what} is not valid JSON ({err})") from None
 
 
-@contextlib.contextmanager
-def atomic_write(path, mode: str = "wb", **open_args):
-    """Open a temporary file next to ``path``; on success it replaces ``path`` atomically.
-
-    The data is flushed and fsynced before ``os.replace``, so a reader sees the
-    old file or the new one, never half of one. On any error (Ctrl-C included)
-    the temporary file is removed and an existing file at ``path`` is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **open_args) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
 def write_npz_atomic(path, arrays: dict) -> Path:
     """Write ``arrays`` to ``path`` as an uncompressed ``.npz``, atomically."""
     with atomic_write(path) as f:
         np.savez(f, **arrays)
     return Path(path)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_npz(path: Path, error: type[ValueError]) -> dict:
