@@ -24,7 +24,7 @@ RECIPES = {
     "digits": (
         Config(
             dataset="digits",
-            layers="128",
+            layers="256",
             activation="relu",
             optimizer="momentum",
             lr=0.05,
@@ -35,7 +35,7 @@ RECIPES = {
         ),
         "test",
         0.97,
-        "64-128-10 ReLU, softmax CE, SGD momentum 0.9, lr 0.05, batch 32, 40 epochs",
+        "64-256-10 ReLU, standardized, SGD momentum 0.9, lr 0.05, batch 32, 40 epochs",
     ),
     "mnist-nielsen": (
         Config(

@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scale",
         choices=["standard", "minmax", "max", "none"],
-        help="input scaling (default: max for images, standard otherwise)",
+        help="input scaling (default: max for 8-bit images, standard otherwise)",
     )
     p.add_argument("--out", help="output directory (default runs/<timestamp>)")
     p.add_argument("--resume", help="checkpoint file to resume from")

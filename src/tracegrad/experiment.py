@@ -166,7 +166,9 @@ def load_data(config: Config):
     val = None
     if config.val_split > 0:
         train, val = datasets.train_test_split(train, config.val_split, seed=config.seed)
-    kind = config.scale or ("max" if train.image_shape is not None else "standard")
+    # 8-bit images keep their pixels comparable (x / 255, as the books do); other
+    # features, the 8x8 digits' 0..16 counts included, are standardized per feature.
+    kind = config.scale or ("max" if train.X.max() > 16 and train.image_shape else "standard")
     scaler = datasets.Scaler(kind).fit(train.X)
     return train, val, test, scaler
 
@@ -194,7 +196,7 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
         config.layers,
         train.n_features,
         train.n_classes,
-        default=(64,) if train.n_features > 2 else (32, 32),
+        default=(128,) if train.n_features > 2 else (32, 32),
     )
     rng = np.random.default_rng(config.seed)
     model = nn.MLP(
