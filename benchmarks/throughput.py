@@ -105,22 +105,27 @@ def torch_epoch(model, opt, X, y, bs, rng) -> None:
         opt.step()
 
 
+def seconds(train, *args) -> float:
+    start = time.perf_counter()
+    train(*args)
+    return time.perf_counter() - start
+
+
 # Each contender trains one epoch from the shared initial weights and returns its seconds;
 # building the model and optimizer happens before the clock starts.
 def tracegrad_explicit(X, y, bs, init):
     model = tracegrad_model(init)
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    start = time.perf_counter()
-    tracegrad_epoch(model, opt, X, y, bs, np.random.default_rng(SEED))
-    return time.perf_counter() - start
+    return seconds(tracegrad_epoch, model, opt, X, y, bs, np.random.default_rng(SEED))
 
 
 def tracegrad_fit(X, y, bs, init):
     model = tracegrad_model(init)
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    start = time.perf_counter()
-    fit(model, losses.cross_entropy, opt, (X, y), epochs=1, batch_size=bs, rng=SEED)
-    return time.perf_counter() - start
+    train = (X, y)
+    return seconds(
+        lambda: fit(model, losses.cross_entropy, opt, train, epochs=1, batch_size=bs, rng=SEED)
+    )
 
 
 def numpy_loop(X, y, bs, init):
@@ -156,9 +161,7 @@ def torch_eager(X, y, bs, init):
     model = torch_model(init)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    start = time.perf_counter()
-    torch_epoch(model, opt, Xt, yt, bs, np.random.default_rng(SEED))
-    return time.perf_counter() - start
+    return seconds(torch_epoch, model, opt, Xt, yt, bs, np.random.default_rng(SEED))
 
 
 def sklearn_mlp(X, y, bs, init):
@@ -170,13 +173,11 @@ def sklearn_mlp(X, y, bs, init):
         momentum=MOMENTUM, nesterovs_momentum=False, alpha=0, batch_size=bs, max_iter=1,
         shuffle=True, random_state=0,
     )  # fmt: skip
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)  # its own Glorot init: weights can't be set before fit builds them
-    seconds = time.perf_counter() - start
+        took = seconds(clf.fit, X, y)  # its own Glorot init: fit builds the weights
     NOTES["scikit-learn"] = f"scikit-learn was given float32 and trained in {clf.coefs_[0].dtype}."
-    return seconds
+    return took
 
 
 def gemm_floor(X, y, bs, init):
@@ -217,11 +218,8 @@ def load(data_dir: Path, split: str, samples: int | None = None):
 def header() -> None:
     import sklearn
 
-    torch_version = "not installed"
     if HAVE_TORCH:
         import torch  # before threadpool_info, so its thread pools are listed too
-
-        torch_version = torch.__version__
     cpu = next(
         (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line),
         platform.processor() or "unknown",
@@ -229,7 +227,7 @@ def header() -> None:
     print(f"CPU: {cpu}, {os.cpu_count()} logical cores; Python {platform.python_version()}")
     print(
         f"Versions: numpy {np.__version__}, tracegrad {tg.__version__}, "
-        f"scikit-learn {sklearn.__version__}, torch {torch_version}"
+        f"scikit-learn {sklearn.__version__}, torch {torch.__version__ if HAVE_TORCH else '-'}"
     )
     for lib in threadpoolctl.threadpool_info():
         arch = lib.get("architecture") or lib.get("corename") or "-"
@@ -287,15 +285,12 @@ def throughput(args, X, y) -> None:
 
 
 def peak_rss_kib() -> int:
-    """This process's peak RSS. VmHWM, not ru_maxrss: after fork + exec, ru_maxrss starts
-    from the parent's peak (the kernel keeps it across exec), hiding a lean child's figure."""
-    try:
-        status = Path("/proc/self/status").read_text()
-        return int(
-            next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
-        )
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    """VmHWM, not ru_maxrss: the kernel carries ru_maxrss across exec, so a child started
+    from a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
 def child(args) -> None:

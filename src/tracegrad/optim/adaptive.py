@@ -177,15 +177,26 @@ class Adam(Optimizer):
             else:
                 g = g + self.weight_decay * w
         m, v = state["m"], state["v"]
-        m += (1 - beta1) * (g - m)  # m <- beta1 * m + (1 - beta1) * g, as torch's lerp
+        # The same arithmetic, in the same order, as the plain expressions in the comments,
+        # but through one reused temporary instead of a new array per operation.
+        tmp = self.scratch(w)
+        np.subtract(g, m, out=tmp)  # m <- m + (1 - beta1) * (g - m), as torch's lerp
+        tmp *= 1 - beta1
+        m += tmp
+        np.multiply(g, 1 - beta2, out=tmp)  # v <- beta2 * v + (1 - beta2) * g * g
+        tmp *= g
         v *= beta2
-        v += (1 - beta2) * g * g
+        v += tmp
         if self.amsgrad:
             np.maximum(state["v_max"], v, out=state["v_max"])
             v = state["v_max"]
         step_size = self.lr / (1 - beta1**t)
-        d = np.sqrt(v) / (1 - beta2**t) ** 0.5 + self.eps
-        w -= step_size * (m / d)
+        np.sqrt(v, out=tmp)  # d = sqrt(v) / sqrt(1 - beta2^t) + eps
+        tmp /= (1 - beta2**t) ** 0.5
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)  # w <- w - step_size * m / d
+        tmp *= step_size
+        w -= tmp
 
 
 class AdamW(Adam):

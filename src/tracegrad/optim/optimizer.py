@@ -116,6 +116,15 @@ class Optimizer:
         for name, value in defaults.items():
             setattr(self, name, _plain(value))
         self.state: dict[int, dict] = {}  # parameter index -> {"step": int, buffers...}
+        self._scratch: dict = {}  # (shape, dtype) -> reusable temporary; never saved
+
+    def scratch(self, w: np.ndarray) -> np.ndarray:
+        """A temporary array like ``w``, reused across steps so updates allocate nothing."""
+        key = (w.shape, w.dtype)
+        buf = self._scratch.get(key)
+        if buf is None:
+            buf = self._scratch[key] = np.empty_like(w)
+        return buf
 
     @property
     def lr(self) -> float:

@@ -69,4 +69,6 @@ class SGD(Optimizer):
                 else:
                     b += (1 - self.dampening) * g
             g = g + self.momentum * b if self.nesterov else b
-        w -= self.lr * g
+        tmp = self.scratch(w)  # w <- w - lr * g, without allocating lr * g each step
+        np.multiply(g, self.lr, out=tmp)
+        w -= tmp
