@@ -94,18 +94,18 @@ RECIPES = {
     "spirals": (
         Config(
             dataset="spirals",
-            layers="64-64",
-            activation="tanh",
+            layers="128-128-128",
+            activation="relu",
             optimizer="adam",
-            lr=1e-2,
+            lr=3e-3,
             batch_size=32,
-            epochs=300,
+            epochs=600,
             val_split=0.0,
             seed=0,
         ),
         "train",
         0.99,
-        "2-64-64-3 tanh, Adam 1e-2, batch 32, 300 epochs (3-arm spirals)",
+        "2-128-128-128-3 ReLU, Adam 3e-3, batch 32, 600 epochs (3-arm spirals)",
     ),
 }
 
