@@ -5,7 +5,9 @@
 
 On tensors this small the arithmetic is nearly free, so the numbers measure what
 the engine adds around it: building graph nodes, topological sort, gradient
-accumulation. tracegrad and PyTorch calls alternate, so drift hits both alike;
+accumulation. Both run single-threaded by default: on tensors this small a
+parallel region only adds a barrier (and, on a busy machine, a wait for a
+descheduled thread). tracegrad and PyTorch calls alternate, so drift hits both alike;
 each cell is the median of the repetitions, timed with ``time.perf_counter_ns``.
 Run by hand, never part of the tests. Prints a Markdown table.
 """
@@ -199,7 +201,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=2000, help="timed runs per op and shape")
     parser.add_argument("--shapes", nargs="+", default=["4x4", "64x64"], help="e.g. 4x4 64x64")
-    parser.add_argument("--threads", type=int, help="limit BLAS (and torch) to N threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS and torch threads (default 1; 0: as found)"
+    )
     parser.add_argument("--quick", action="store_true", help="200 repetitions")
     args = parser.parse_args()
     if args.threads:

@@ -215,11 +215,18 @@ def load(data_dir: Path, split: str, samples: int | None = None):
     return np.ascontiguousarray(X, dtype=np.float32), y
 
 
-def header() -> None:
-    import sklearn
+def limit_threads(n: int | None) -> None:
+    """Limit every BLAS loaded so far to ``n`` threads (torch follows in ``torch_model``)."""
+    if n:
+        threadpoolctl.threadpool_limits(limits=n, user_api="blas")
+
+
+def header(threads: int | None) -> None:
+    import sklearn.neural_network
 
     if HAVE_TORCH:
         import torch  # before threadpool_info, so its thread pools are listed too
+    limit_threads(threads)  # after the imports: scikit-learn brings SciPy's own OpenBLAS
     cpu = next(
         (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line),
         platform.processor() or "unknown",
@@ -256,16 +263,18 @@ def throughput(args, X, y) -> None:
     print(f"### One epoch of {'-'.join(map(str, SIZES))} on {len(X):,} MNIST samples\n")
     print(f"{args.repeats} interleaved repeats. Ratio: contender / tracegrad explicit (best")
     print("times; > 1 means tracegrad is faster). For the GEMM floor it is its share of")
-    print("tracegrad's epoch. Samples/s from the best time.\n")
-    print("| batch | contender | best s/epoch | median s/epoch | samples/s | ratio |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    print("tracegrad's epoch. Samples/s from the best time; spread = worst / best (noise).\n")
+    print("| batch | contender | best s/epoch | median s/epoch | samples/s | ratio | spread |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     best = {key: min(t) for key, t in times.items()}
     for bs in args.batch_sizes:
         for name in names:
             b, median = best[bs, name], statistics.median(times[bs, name])
             ratio = b / best[bs, "tracegrad explicit"]
             label = f"{name} (share)" if name == "GEMM floor" else name
-            print(f"| {bs} | {label} | {b:.3f} | {median:.3f} | {len(X) / b:,.0f} | {ratio:.2f} |")
+            spread = max(times[bs, name]) / b
+            row = f"| {bs} | {label} | {b:.3f} | {median:.3f} | {len(X) / b:,.0f} | {ratio:.2f} "
+            print(row + f"| {spread:.1f} |")
     print(f"\nLoad average (1 min) after: {os.getloadavg()[0]:.2f}.")
     if fit is None:
         print("\n`tracegrad fit` skipped: `from tracegrad.training import fit` failed.")
@@ -299,6 +308,7 @@ def child(args) -> None:
         import torch  # noqa: F401 -- libraries are part of the baseline, not of the growth
     if args.child == "scikit-learn MLP":
         import sklearn.neural_network  # noqa: F401
+    limit_threads(args.threads)
     X, y = load(args.data_dir, "train", args.samples)
     init = initial_weights()
     try:  # forget loading's temporaries: on Linux this resets VmHWM
@@ -396,8 +406,6 @@ def main() -> None:
     parser.add_argument("--tta-epochs", type=int, default=20)
     parser.add_argument("--child", choices=list(ACTIVE), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.threads:  # NumPy's and scikit-learn's BLAS; torch follows in torch_model
-        threadpoolctl.threadpool_limits(limits=args.threads, user_api="blas")
     if args.child:
         return child(args)
     if args.quick:
@@ -405,7 +413,7 @@ def main() -> None:
         args.samples = args.samples or 10_000
         args.tta_epochs = min(args.tta_epochs, 2)
 
-    header()
+    header(args.threads)
     X, y = load(args.data_dir, "train", args.samples)
     throughput(args, X, y)
     if args.rss:
