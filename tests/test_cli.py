@@ -221,3 +221,36 @@ def test_help_on_every_command():
     for cmd in ["train", "evaluate", "predict", "gradcheck", "info", "trace"]:
         proc = run(cmd, "--help", check=True)
         assert "examples:" in proc.stdout
+
+
+def test_resume_from_checkpoint_matches_uninterrupted_run(tmp_path):
+    common = ["--epochs", "4", "--json", "--quiet", "--layers", "32"]
+    full = last_json(run("train", *common, "--out", str(tmp_path / "full"), check=True).stdout)
+    run(
+        "train",
+        "--epochs",
+        "2",
+        "--json",
+        "--quiet",
+        "--layers",
+        "32",
+        "--out",
+        str(tmp_path / "part"),
+        check=True,
+    )
+    resumed = last_json(
+        run(
+            "train",
+            *common,
+            "--out",
+            str(tmp_path / "resumed"),
+            "--resume",
+            str(tmp_path / "part" / "checkpoint.npz"),
+            check=True,
+        ).stdout
+    )
+    assert resumed["epochs_run"] == 4
+    assert resumed["test_loss"] == full["test_loss"]
+    a = (tmp_path / "full" / "history.csv").read_text()
+    b = (tmp_path / "resumed" / "history.csv").read_text()
+    assert a.splitlines()[-1].split(",")[:3] == b.splitlines()[-1].split(",")[:3]
