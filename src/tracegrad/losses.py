@@ -138,8 +138,9 @@ def _class_targets(targets, logits: Tensor) -> tuple[np.ndarray | None, np.ndarr
             raise ValueError(
                 f"{len(t)} targets for {n} rows of logits; one label per row is needed"
             )
-        labels = t.astype(np.intp)
-        if labels.size and (labels.min() < 0 or labels.max() >= k):
+        labels = t.astype(np.intp, copy=False)
+        # One pass: seen as unsigned, a negative label is huge, so max() catches both ends.
+        if labels.size and labels.view(np.uintp).max() >= k:
             raise ValueError(
                 f"class targets must lie in 0..{k - 1} for {k} outputs, got values from "
                 f"{labels.min()} to {labels.max()}"
