@@ -131,3 +131,36 @@ def test_models_with_unknown_layers_take_the_plain_path():
     b = model(neg).data
     np.testing.assert_array_equal(a, b)
     assert "_tapes" not in model.__dict__
+
+
+def test_changing_a_layer_setting_is_seen_by_the_replay():
+    model = nn.MLP([3, 5, 2], activation="relu", dropout=0.5, rng=0)
+    x = tg.Tensor(np.ones((4, 3), dtype=np.float32))
+    model(x)
+    model(x)
+    dropout = model.layers[2]
+    dropout.p = 0.0  # no dropout any more: training output equals evaluation output
+    train_out = model(x).data
+    with tg.no_grad():
+        eval_out = model.eval()(x).data
+    np.testing.assert_array_equal(train_out, eval_out)
+    # A new generator for the dropout masks is used from the next call on.
+    model.train()
+    dropout.p = 0.5
+    dropout.rng = np.random.default_rng(7)
+    a = model(x).data
+    dropout.rng = np.random.default_rng(7)
+    assert model(x).data.tobytes() == a.tobytes()
+
+
+def test_replacing_parameter_data_is_seen_by_the_replay():
+    model = nn.Sequential(nn.Linear(3, 2, rng=0, dtype=np.float64))
+    x = tg.Tensor(np.ones((4, 3)))
+    model(x)
+    model(x)
+    layer = model.layers[0]
+    layer.weight.data = np.ones((2, 3))
+    layer.bias.data = np.zeros(2)
+    (model(x).sum()).backward()
+    np.testing.assert_array_equal(layer.bias.grad, [4.0, 4.0])
+    np.testing.assert_array_equal(layer.weight.grad, np.full((2, 3), 4.0))

@@ -127,7 +127,7 @@ class TapeCache:
             x.dtype,
             x.requires_grad,
             module.training,
-            tuple((p.requires_grad, p.dtype) for p in params),
+            tuple((p.requires_grad, p.dtype, p.shape) for p in params),
         )
         tape = self.tapes.get(key)
         if tape is not None:

@@ -33,8 +33,11 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def __setattr__(self, name, value):
-        if isinstance(value, (Module, Parameter, list, tuple)):
-            _engine.structure_version += 1  # recorded replay tapes may be stale now
+        # Any setting may change what a forward pass computes (a layer, a parameter,
+        # a dropout rate or its generator): recorded replay tapes are stale after it.
+        # ``training`` is part of every tape's key, so switching modes keeps them.
+        if name != "training":
+            _engine.structure_version += 1
         object.__setattr__(self, name, value)
 
     def forward(self, *args, **kwargs):
@@ -154,7 +157,8 @@ class Sequential(Module):
             if cache is None:
                 from ..replay import TapeCache
 
-                cache = self._tapes = TapeCache()
+                cache = TapeCache()
+                object.__setattr__(self, "_tapes", cache)  # bookkeeping, not a setting
             return cache(self, x)
         return self.forward(x)
 
