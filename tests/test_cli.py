@@ -12,7 +12,7 @@ from conftest import shared_data_dir
 
 
 def run(*args, cwd=None, check=False):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = dict(os.environ)
     proc = subprocess.run(
         [sys.executable, "-m", "tracegrad", *args],
         capture_output=True,
@@ -123,7 +123,8 @@ def test_train_2d_sets_draws_decision_boundary(dataset, tmp_path):
         "--quiet",
         check=True,
     )
-    assert 0 <= last_json(proc.stdout)["test_accuracy"] <= 1
+    floor = 0.35 if dataset == "spirals" else 0.8  # three epochs: well above chance
+    assert last_json(proc.stdout)["test_accuracy"] >= floor
     assert (tmp_path / "decision_boundary.png").is_file()
 
 
@@ -184,7 +185,7 @@ BAD = [
     (["train", "--dataset", "mnist", "--data-dir", "/nonexistent"], 1, "train-images"),
     (["train", "--optimizer", "magic"], 2, "--optimizer"),
     (["train", "--no-such-option"], 2, "unrecognized"),
-    (["info", "/nonexistent/model.npz"], 1, "model"),
+    (["info", "/nonexistent/model.npz"], 1, "no model file"),
 ]
 
 
@@ -193,7 +194,7 @@ def test_bad_input_exits_with_one_line(args, code, words, tmp_path):
     proc = run(*args, "--out", str(tmp_path / "out")) if args[0] == "train" else run(*args)
     assert proc.returncode == code, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+    assert len(lines) == 1 and "Warning" not in proc.stderr, proc.stderr
     assert words in lines[0] and "Traceback" not in proc.stderr
     assert not (tmp_path / "out" / "model.npz").exists()
 

@@ -23,8 +23,8 @@ def test_attributes_and_methods():
     assert t[1, 2].item() == 5.0
     d = t.detach()
     assert not d.requires_grad and d.data is t.data
-    t.data = np.zeros((2, 3))
-    assert t.data.sum() == 0
+    t.data = np.zeros((2, 3), dtype=np.float32)
+    assert t.data.sum() == 0 and t.dtype == np.float32 and t.shape == (2, 3)
     with pytest.raises(ValueError, match="one element"):
         t.item()
 
@@ -225,3 +225,31 @@ def test_unroll_and_roll_exactly():
     assert nn.parameters_to_vector(other.parameters()).tobytes() == vec.tobytes()
     with pytest.raises(ValueError, match="23 values"):
         nn.vector_to_parameters(vec[:-1], other.parameters())
+
+
+def test_leaves_never_share_a_gradient_array():
+    a, b, c = (tg.Tensor(np.ones(3), requires_grad=True) for _ in range(3))
+    ((a + b) * c).sum().backward()
+    assert a.grad is not b.grad
+    a.grad *= 0  # e.g. clipping one gradient in place
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0, 1.0])
+
+
+def test_no_grad_decorator_is_reentrant():
+    @tg.no_grad()
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3
+    assert tg.is_grad_enabled()
+
+
+def test_numpy_scalar_exponent_keeps_float32():
+    x = tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    assert (x ** np.float64(2.0)).dtype == np.float32
+
+
+def test_integer_inputs_do_not_upcast_a_float32_model():
+    model = nn.MLP([3, 4, 2], rng=0)
+    out = model(tg.Tensor(np.ones((2, 3), dtype=np.int64)))
+    assert out.dtype == np.float32

@@ -213,7 +213,7 @@ BAD_FILES = {
     "metadata a list": (_set("metadata", [1]), "metadata"),
     "scaler without arrays": (_set("scaler", {"kind": "standard"}), "scaler"),
     "huge network": (_set("model.config.sizes", [100_000, 100_000, 3]), "parameters"),
-    "deep nesting": (lambda a, h: a.update({"config": _deeply_nested()}), ""),
+    "deep nesting": (lambda a, h: a.update({"config": _deeply_nested()}), "nested too deeply"),
 }
 
 

@@ -35,7 +35,12 @@ def test_unbroadcast_matches_sum_over_broadcast_axes(bshapes):
     g = np.arange(int(np.prod(out_shape)), dtype=np.float64).reshape(out_shape)
     reduced = unbroadcast(g, shape)
     assert reduced.shape == shape
-    assert reduced.sum() == g.sum()
+    # Expected: sum over the new leading axes, then over every axis that was stretched from 1.
+    lead = len(out_shape) - len(shape)
+    expected = g.sum(axis=tuple(range(lead))) if lead else g
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and expected.shape[i] != 1)
+    expected = expected.sum(axis=stretched, keepdims=True) if stretched else expected
+    np.testing.assert_array_equal(reduced, expected.reshape(shape))
 
 
 @settings(max_examples=50, deadline=None)

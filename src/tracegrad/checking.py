@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, _raw, no_grad
 
 
 @dataclass
@@ -152,10 +152,6 @@ def check_model_gradients(
     finally:
         for p, data, grad in saved:
             p.data, p.grad = data, grad
-
-
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 def numerical_jacobian(fn, inputs, eps: float = 1e-6) -> list:

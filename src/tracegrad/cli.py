@@ -75,9 +75,10 @@ def _cmd_evaluate(args) -> int:
     from . import datasets, training
 
     model = _load_model(args.model)
-    _, test = datasets.load(
-        args.dataset, data_dir=args.data_dir, download=args.download, seed=args.seed
-    )
+    # The test part must be the one held out in training: by default, split with the run's seed.
+    config = (model.metadata or {}).get("config", {})
+    seed = args.seed if args.seed is not None else int(config.get("seed", 0))
+    _, test = datasets.load(args.dataset, data_dir=args.data_dir, download=args.download, seed=seed)
     X = _prepare(model, test.X)
     report = training.evaluate(model, X, test.y)
     result = {
@@ -97,8 +98,17 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _first_linear(model):
+    from .nn import Linear
+
+    for _, m in model.named_modules():
+        if isinstance(m, Linear):
+            return m
+    raise ValueError("the model has no Linear layer to take inputs")
+
+
 def _prepare(model, X):
-    n_in = model.linears[0].in_features
+    n_in = _first_linear(model).in_features
     X = np.asarray(X, dtype=np.float32)
     if X.ndim == 1:
         X = X[None, :]
@@ -117,9 +127,11 @@ def _cmd_predict(args) -> int:
     from .imageio import read_input
 
     model = _load_model(args.model)
-    X = read_input(args.input, n_features=model.linears[0].in_features)
+    X = read_input(args.input, n_features=_first_linear(model).in_features)
     proba = training.predict_proba(model, _prepare(model, X))
-    labels = proba.argmax(axis=1)
+    labels = training.predict(model, _prepare(model, X))
+    if proba.shape[1] == 1:  # one sigmoid output: P(class 1) is the column itself
+        proba = np.hstack([1 - proba, proba])
     names = model.class_names or [str(i) for i in range(proba.shape[1])]
     rows = [
         {"label": int(k), "class": names[k], "probability": float(p[k])}
@@ -259,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    def data_options(p):
+    def data_options(p, default_seed=0):
         p.add_argument(
             "--dataset",
             default="digits",
@@ -272,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
             "(else $TRACEGRAD_DATA, else the user cache)",
         )
         p.add_argument("--download", action="store_true", help="download missing MNIST files")
-        p.add_argument("--seed", type=int, default=0, help="seed of data, split, init, shuffling")
+        p.add_argument(
+            "--seed", type=int, default=default_seed, help="seed of data, split, init, shuffling"
+        )
         p.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
     p = command("train", "train an MLP and write the model, history and plots", _cmd_train)
@@ -314,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("evaluate", "evaluate a saved model on a data set's test part", _cmd_evaluate)
     p.add_argument("model", help="run directory or model file")
-    data_options(p)
+    data_options(p, default_seed=None)  # None: the seed the model was trained with
 
     p = command(
         "predict", "predict classes of rows (.npy/.csv) or a digit image (.png)", _cmd_predict
@@ -351,7 +365,11 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.func(args)
+        if args.debug:
+            return args.func(args)
+        # Overflow in a diverging run is reported once, as the error below, not as warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return args.func(args)
     except (UsageError, ConfigError) as exc:
         if args.debug:
             raise

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets, losses, nn, optim
+from .atomic import atomic_write
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs")
 LOSSES = ("cross_entropy", "mse", "quadratic")
@@ -278,7 +279,8 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
         metadata={"metrics": metrics, "config": _jsonable(asdict(config))},
     )
     files.update(_plots(model, history, report, train, X_train, scaler, out_dir))
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    with atomic_write(out_dir / "metrics.json", "w", encoding="utf-8") as f:
+        f.write(json.dumps(metrics, indent=2) + "\n")
     return RunResult(model, history, metrics, out_dir, files)
 
 

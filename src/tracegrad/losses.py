@@ -220,7 +220,8 @@ def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
 def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities (n, K)."""
     lp = _tensor(log_probabilities, "log_probabilities")
-    labels, _ = _class_targets(np.asarray(targets), lp) if np.ndim(targets) == 1 else (None, None)
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    labels, _ = _class_targets(t, lp) if t.ndim == 1 else (None, None)
     if labels is None:
         raise ValueError("nll_loss needs class indices of shape (n,)")
     return _reduce(-lp[np.arange(len(labels)), labels], reduction)

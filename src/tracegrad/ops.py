@@ -212,8 +212,9 @@ def neg(a):
 
 def pow(a, b):
     """``a ** b``; a plain-number exponent is a constant and skips d/db."""
-    if isinstance(b, (int, float)) and isinstance(a, Tensor):
-        return apply(_pow_const, a, exponent=b, op="pow")
+    if isinstance(b, (int, float, np.integer, np.floating)) and isinstance(a, Tensor):
+        # A plain float keeps float32 data float32 (a NumPy float64 scalar would not).
+        return apply(_pow_const, a, exponent=float(b), op="pow")
     return apply(_pow, a, b)
 
 

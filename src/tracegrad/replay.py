@@ -66,7 +66,6 @@ class Tape:
             self.steps.append((primitive, tuple(in_slots), options, slot[id(out)], shapes))
         self.requires = requires
         self.output_slot = slot[id(output)]
-        self.op = output.op
 
     def run(self, x: Tensor, params: list) -> Tensor:
         """Replay the forward pass on new data; the result is one node of the graph."""
@@ -114,19 +113,21 @@ class TapeCache:
     def __init__(self):
         self.tapes = {}
         self.params = None
+        self.modules = None
         self.version = -1
 
     def __call__(self, module, x: Tensor) -> Tensor:
         if self.version != tensor.structure_version:  # layers or parameters were reassigned
             self.tapes.clear()
             self.params = module.parameters()
+            self.modules = [m for _, m in module.named_modules()]
             self.version = tensor.structure_version
         params = self.params
         key = (
             x.shape,
             x.dtype,
             x.requires_grad,
-            module.training,
+            tuple(m.training for m in self.modules),  # a sub-module may be in eval alone
             tuple((p.requires_grad, p.dtype, p.shape) for p in params),
         )
         tape = self.tapes.get(key)

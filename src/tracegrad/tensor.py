@@ -35,13 +35,16 @@ class no_grad(contextlib.ContextDecorator):
     evaluation and for updating weights by hand.
     """
 
+    def __init__(self):
+        self._previous = []  # a stack: a decorated function may call itself
+
     def __enter__(self):
-        self._previous = is_grad_enabled()
+        self._previous.append(is_grad_enabled())
         _state.grad_enabled = False
         return self
 
     def __exit__(self, *exc):
-        _state.grad_enabled = self._previous
+        _state.grad_enabled = self._previous.pop()
         return False
 
 
@@ -357,12 +360,13 @@ def toposort(root: Tensor) -> list:
 def backpropagate(root: Tensor, grad: np.ndarray) -> None:
     """Apply the chain rule from ``root`` backwards through the recorded graph."""
     grads = {id(root): grad}
+    given = set()  # arrays already stored as a leaf's .grad in this pass
     for node in reversed(toposort(root)):
         g = grads.pop(id(node), None)
         if g is None:
             continue
         if node._vjp is None:  # a leaf: accumulate across backward() calls
-            _accumulate(node, g)
+            _accumulate(node, g, given)
             continue
         if node._retain:
             node.grad = g.copy()
@@ -376,12 +380,15 @@ def backpropagate(root: Tensor, grad: np.ndarray) -> None:
             grads[key] = pg if prev is None else prev + pg
 
 
-def _accumulate(leaf: Tensor, g: np.ndarray) -> None:
+def _accumulate(leaf: Tensor, g: np.ndarray, given: set) -> None:
     if g.dtype != leaf.dtype:
         g = g.astype(leaf.dtype)
     if leaf.grad is None:
-        # Own the array: a vjp may return a read-only broadcast view or an
-        # array shared with another gradient, and users may update .grad in place.
-        leaf.grad = g if (g.base is None and g.flags.writeable) else g.copy()
+        # Own the array: a vjp may return a read-only broadcast view, or the same
+        # array for two inputs (add), and users may update .grad in place.
+        if g.base is not None or not g.flags.writeable or id(g) in given:
+            g = g.copy()
+        given.add(id(g))
+        leaf.grad = g
     else:
         leaf.grad = leaf.grad + g

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import losses
 from .nn.layers import Linear
-from .nn.module import Parameter, Sequential
+from .nn.module import Sequential
 from .tensor import Tensor, no_grad
 
 COSTS = {
@@ -228,4 +228,4 @@ def train_steps(
         return float(cost_fn(model(x), targets).item())
 
 
-__all__ = ["trace", "StepTrace", "LayerTrace", "mazur_network", "train_steps", "Parameter"]
+__all__ = ["trace", "StepTrace", "LayerTrace", "mazur_network", "train_steps"]

@@ -56,7 +56,10 @@ class Linear(Module):
             self.bias = Parameter(b)
 
     def forward(self, a):
-        a = a if isinstance(a, Tensor) else Tensor(a, dtype=self.weight.dtype)
+        if not isinstance(a, Tensor):
+            a = Tensor(a, dtype=self.weight.dtype)
+        elif a.dtype.kind != "f":  # integer pixels must not turn a float32 model float64
+            a = Tensor(a.data, dtype=self.weight.dtype)
         if a.ndim == 0 or a.shape[-1] != self.in_features:
             hint = ""
             if a.ndim > 2:

@@ -189,6 +189,8 @@ def _replayable(model: Module) -> bool:
         return cached[1]
     from .layers import REPLAY_SAFE
 
-    ok = all(type(m) in REPLAY_SAFE for _, m in model.named_modules())
+    ok = all(
+        type(m) in REPLAY_SAFE and getattr(m, "replay", True) for _, m in model.named_modules()
+    )
     object.__setattr__(model, "_replayable_at", (version, ok))  # not a structure change
     return ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .archive import atomic_write
+from ..atomic import atomic_write
 from .callback import Callback
 
 

@@ -59,7 +59,7 @@ def outputs(model, X, batch_size: int = 1024) -> np.ndarray:
     X = as_features(model, X)
     if len(X) == 0:
         raise ValueError("X has no rows: there is nothing to predict")
-    was_training = model.training
+    modes = [(m, m.training) for _, m in model.named_modules()]
     model.eval()
     try:
         with no_grad():
@@ -67,7 +67,8 @@ def outputs(model, X, batch_size: int = 1024) -> np.ndarray:
                 model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)
             ]
     finally:
-        model.train(was_training)
+        for m, mode in modes:  # each sub-module back to its own mode
+            m.training = mode
     return np.concatenate(chunks)
 
 
