@@ -237,7 +237,7 @@ _EXAMPLES = {
 }
 
 
-def _positive_int(text):
+def _integer(text):
     try:
         return int(text)
     except ValueError:
@@ -305,8 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="learning rate (default depends on the optimizer)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--lr-decay", type=float, default=0.0, help="lr_k = lr / (1 + decay k)")
-    p.add_argument("--batch-size", type=_positive_int, default=32)
-    p.add_argument("--epochs", type=_positive_int, default=20)
+    p.add_argument("--batch-size", type=_integer, default=32)
+    p.add_argument("--epochs", type=_integer, default=20)
     p.add_argument("--l2", type=float, default=0.0, help="lambda of lambda/(2m) sum W^2")
     p.add_argument("--dropout", type=float, default=0.0, help="probability of dropping a unit")
     p.add_argument("--init", default="auto", help="weight initializer (default: He or Glorot)")
