@@ -44,15 +44,18 @@ def read_input(path, n_features: int, pixel_max: float | None = None) -> np.ndar
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    with open(path, encoding="utf-8") as f:
-        first = f.readline()
+    from .datasets.files import csv_layout  # the same delimiter and header rules as training
+
+    delimiter, header, _ = csv_layout(path)
     try:
-        [float(v) for v in first.strip().split(",")]
-        skip = 0
-    except ValueError:
-        skip = 1  # a header row
-    try:
-        return np.loadtxt(path, delimiter=",", skiprows=skip, dtype=np.float32, ndmin=2)
+        return np.loadtxt(
+            path,
+            delimiter=delimiter,
+            skiprows=int(header),
+            dtype=np.float32,
+            ndmin=2,
+            encoding="utf-8-sig",
+        )
     except ValueError as exc:
         raise ValueError(f"{path.name}: not a numeric CSV file ({exc})") from None
 

@@ -136,14 +136,20 @@ def _read_npy(path: Path, label_column):
     return features, data[:, column], f"column {column}"
 
 
-def _read_csv(path: Path, label_column):
+def csv_layout(path, label_column=None) -> tuple[str, bool, list]:
+    """The delimiter of a CSV file (comma, semicolon or tab), whether it has a header row,
+    and its first rows as read with that delimiter."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         first_lines = [f.readline(), f.readline()]
     if not first_lines[0].strip():
         raise ValueError(f"{path} is empty")
     delimiter = max(",;\t", key=first_lines[0].count)
     rows = list(csv.reader([line for line in first_lines if line.strip()], delimiter=delimiter))
-    header = _has_header(rows, label_column)
+    return delimiter, _has_header(rows, label_column), rows
+
+
+def _read_csv(path: Path, label_column):
+    delimiter, header, rows = csv_layout(path, label_column)
     n_columns = len(rows[0])
     if n_columns < 2:
         raise ValueError(f"{path} has one column: expected features and a label in each row")
