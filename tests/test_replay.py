@@ -180,3 +180,16 @@ def test_inner_model_opting_out_is_respected():
     x = tg.Tensor(np.ones((4, 3), dtype=np.float32))
     outer(x)
     assert outer(x).op != "replay"
+
+
+def test_recording_in_one_thread_does_not_capture_another_threads_ops():
+    import threading
+
+    from tracegrad.replay import Recorder
+
+    seen = []
+    with Recorder() as rec:
+        t = threading.Thread(target=lambda: seen.append(tg.Tensor(np.ones(2)) * 2))
+        t.start()
+        t.join()
+    assert seen and rec.calls == []

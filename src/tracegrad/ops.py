@@ -68,8 +68,9 @@ def apply(primitive, *inputs, op: str | None = None, **options) -> Tensor:
         options["needs"] = tuple(t.requires_grad for t in inputs)
     out, vjp = primitive(*[t._data for t in inputs], **options)
     result = record(out, inputs, vjp, op or primitive.__name__[1:])
-    if _engine.recorder is not None:
-        _engine.recorder.calls.append((primitive, inputs, options, result))
+    recorder = _engine.active_recorder()
+    if recorder is not None:
+        recorder.calls.append((primitive, inputs, options, result))
     return result
 
 

@@ -28,13 +28,13 @@ class Recorder:
         self.calls = []
 
     def __enter__(self):
-        if tensor.recorder is not None:
+        if tensor.active_recorder() is not None:
             raise RuntimeError("a replay tape is already being recorded")
-        tensor.recorder = self
+        tensor._state.recorder = self  # per thread, like the grad mode
         return self
 
     def __exit__(self, *exc):
-        tensor.recorder = None
+        tensor._state.recorder = None
         return False
 
 

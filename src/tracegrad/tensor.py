@@ -16,8 +16,12 @@ import numpy as np
 
 _state = threading.local()
 
-# Set by replay.Recorder while a forward pass is being recorded as a tape.
-recorder = None
+
+def active_recorder():
+    """The replay.Recorder collecting this thread's ops, if a tape is being recorded."""
+    return getattr(_state, "recorder", None)
+
+
 # Bumped whenever a Module attribute holding layers or parameters is reassigned,
 # so recorded tapes know when the model's structure may have changed.
 structure_version = 0

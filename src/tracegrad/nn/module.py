@@ -149,7 +149,7 @@ class Sequential(Module):
         if (
             self.replay
             and isinstance(x, Tensor)
-            and _engine.recorder is None
+            and _engine.active_recorder() is None
             and is_grad_enabled()
             and _replayable(self)
         ):
