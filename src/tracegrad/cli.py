@@ -128,10 +128,12 @@ def _cmd_predict(args) -> int:
 
     model = _load_model(args.model)
     X = read_input(args.input, n_features=_first_linear(model).in_features)
-    proba = training.predict_proba(model, _prepare(model, X))
-    labels = training.predict(model, _prepare(model, X))
+    proba = training.predict_proba(model, _prepare(model, X))  # one forward pass
     if proba.shape[1] == 1:  # one sigmoid output: P(class 1) is the column itself
         proba = np.hstack([1 - proba, proba])
+        labels = (proba[:, 1] >= 0.5).astype(int)  # the same threshold as training.predict
+    else:
+        labels = proba.argmax(axis=1)
     names = model.class_names or [str(i) for i in range(proba.shape[1])]
     rows = [
         {"label": int(k), "class": names[k], "probability": float(p[k])}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +61,6 @@ class Config:
     out: str | None = None
     resume: str | None = None
     quiet: bool = False
-    extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad option and how to fix it."""
