@@ -6,6 +6,7 @@ checked numerically, and multilayer perceptrons train fast on a CPU.
 
 from . import datasets, functional, io, losses, nn, ops, optim, training
 from .checking import GradcheckResult, check_model_gradients, gradcheck
+from .fpmode import set_flush_denormal
 from .io import ModelFileError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad
 from .tracing import trace
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor",
     "no_grad",
+    "set_flush_denormal",
     "is_grad_enabled",
     "gradcheck",
     "check_model_gradients",
