@@ -156,18 +156,21 @@ class Optimizer:
         """
         saved = fpmode.begin_flush()
         try:
+            states = self.state
             for i, p in enumerate(self.params):
-                if p.grad is None:
+                g = p.grad
+                if g is None:
                     continue
                 w = p.data
-                g = np.asarray(p.grad, dtype=w.dtype)
+                if type(g) is not np.ndarray or g.dtype != w.dtype:
+                    g = np.asarray(g, dtype=w.dtype)
                 if g.shape != w.shape:
                     raise ValueError(
                         f"parameter {i} has shape {w.shape} but its grad has {g.shape}"
                     )
-                if i not in self.state:
-                    self.state[i] = {"step": 0, **self._init_state(w)}
-                state = self.state[i]
+                state = states.get(i)
+                if state is None:
+                    state = states[i] = {"step": 0, **self._init_state(w)}
                 state["step"] += 1
                 self._update(w, g, state)
         finally:
