@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import blas1
 from .optimizer import Optimizer
 
 
@@ -62,13 +63,14 @@ class SGD(Optimizer):
             b = state["momentum_buffer"]
             if state["step"] == 1:
                 b[...] = g  # the buffer starts at the first gradient, not at zero
-            else:
+            elif not blas1.axpby(1 - self.dampening, g, self.momentum, b):  # one BLAS pass
                 b *= self.momentum
                 if self.dampening == 0:
                     b += g
                 else:
                     b += (1 - self.dampening) * g
             g = g + self.momentum * b if self.nesterov else b
-        tmp = self.scratch(w)  # w <- w - lr * g, without allocating lr * g each step
-        np.multiply(g, self.lr, out=tmp)
-        w -= tmp
+        if not blas1.axpy(-self.lr, g, w):  # w <- w - lr * g, one BLAS pass
+            tmp = self.scratch(w)  # or two NumPy passes, without allocating lr * g each step
+            np.multiply(g, self.lr, out=tmp)
+            w -= tmp
