@@ -123,12 +123,13 @@ class TapeCache:
             self.modules = [m for _, m in module.named_modules()]
             self.version = tensor.structure_version
         params = self.params
-        key = (
-            x.shape,
-            x.dtype,
+        data = x._data
+        key = (  # list comprehensions and ._data: this runs on every training step
+            data.shape,
+            data.dtype,
             x.requires_grad,
-            tuple(m.training for m in self.modules),  # a sub-module may be in eval alone
-            tuple((p.requires_grad, p.dtype, p.shape) for p in params),
+            tuple([m.training for m in self.modules]),  # a sub-module may be in eval alone
+            tuple([(p.requires_grad, p._data.dtype, p._data.shape) for p in params]),
         )
         tape = self.tapes.get(key)
         if tape is not None:

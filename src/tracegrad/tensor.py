@@ -353,6 +353,9 @@ def toposort(root: Tensor) -> list:
         for p in parents:
             if p.requires_grad and id(p) not in visited:
                 visited.add(id(p))
+                if not p._parents:  # a leaf has nothing before it: place it at once
+                    order.append(p)
+                    continue
                 stack.append((p, iter(p._parents)))
                 break
         else:
@@ -377,8 +380,9 @@ def backpropagate(root: Tensor, grad: np.ndarray) -> None:
         for parent, pg in zip(node._parents, node._vjp(g), strict=True):
             if pg is None or not parent.requires_grad:
                 continue
-            if pg.shape != parent.shape:
-                pg = unbroadcast(pg, parent.shape)
+            shape = parent._data.shape
+            if pg.shape != shape:
+                pg = unbroadcast(pg, shape)
             key = id(parent)
             prev = grads.get(key)
             grads[key] = pg if prev is None else prev + pg

@@ -63,14 +63,16 @@ class SGD(Optimizer):
             b = state["momentum_buffer"]
             if state["step"] == 1:
                 b[...] = g  # the buffer starts at the first gradient, not at zero
-            elif not blas1.axpby(1 - self.dampening, g, self.momentum, b):  # one BLAS pass
+            elif w.size < blas1.MIN_SIZE or not blas1.axpby(
+                1 - self.dampening, g, self.momentum, b
+            ):
                 b *= self.momentum
                 if self.dampening == 0:
                     b += g
                 else:
                     b += (1 - self.dampening) * g
             g = g + self.momentum * b if self.nesterov else b
-        if not blas1.axpy(-self.lr, g, w):  # w <- w - lr * g, one BLAS pass
+        if w.size < blas1.MIN_SIZE or not blas1.axpy(-self.lr, g, w):  # one BLAS pass
             tmp = self.scratch(w)  # or two NumPy passes, without allocating lr * g each step
             np.multiply(g, self.lr, out=tmp)
             w -= tmp
