@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tracegrad import fpmode
+from tracegrad import fpmode, optim
 from tracegrad.optim import SGD, blas1
 
 LARGE = (120, 70)  # 8,400 elements: above blas1.MIN_SIZE, so updates go through BLAS
@@ -13,12 +13,16 @@ needs_blas = pytest.mark.skipif(
     reason="NumPy's BLAS here is not an OpenBLAS with cblas_?axpby (another BLAS or platform)",
 )
 
-SGD_CASES = [
-    dict(lr=0.1),
-    dict(lr=0.1, momentum=0.9),
-    dict(lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.05),
-    dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.05)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
 ]
+IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in cfg.items())}" for name, cfg in CASES]
 
 
 class Param:
@@ -27,22 +31,22 @@ class Param:
         self.grad = None
 
 
-def train(config, dtype, use_blas, monkeypatch, steps=6):
+def train(name, config, dtype, use_blas, monkeypatch, steps=6):
     """Train one large parameter; return its values and how many BLAS calls were made."""
     calls = []
-    for name in ("axpy", "axpby"):
-        original = getattr(blas1, name)
+    for routine in ("axpy", "axpby"):
+        original = getattr(blas1, routine)
 
         def counted(*args, original=original):
             done = original(*args)
             calls.append(done)
             return done
 
-        monkeypatch.setattr(blas1, name, counted)
+        monkeypatch.setattr(blas1, routine, counted)
     monkeypatch.setattr(blas1, "enabled", use_blas)
     rng = np.random.default_rng(0)
     p = Param(rng.standard_normal(LARGE).astype(dtype))
-    opt = SGD([p], **config)
+    opt = getattr(optim, name)([p], **config)
     for _ in range(steps):
         p.grad = (1.5 * p.data - rng.standard_normal(LARGE)).astype(dtype)
         opt.step()
@@ -52,11 +56,11 @@ def train(config, dtype, use_blas, monkeypatch, steps=6):
 
 @needs_blas
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-@pytest.mark.parametrize("config", SGD_CASES, ids=str)
-def test_blas_path_matches_numpy_path(config, dtype, rtol, monkeypatch):
+@pytest.mark.parametrize("name, config", CASES, ids=IDS)
+def test_blas_path_matches_numpy_path(name, config, dtype, rtol, monkeypatch):
     (fast, blas_calls), (plain, no_calls) = (
-        train(config, dtype, True, monkeypatch),
-        train(config, dtype, False, monkeypatch),
+        train(name, config, dtype, True, monkeypatch),
+        train(name, config, dtype, False, monkeypatch),
     )
     assert blas_calls >= 6 and no_calls == 0  # the two runs really took different paths
     assert fast.dtype == dtype
@@ -66,13 +70,14 @@ def test_blas_path_matches_numpy_path(config, dtype, rtol, monkeypatch):
 
 @needs_blas
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-@pytest.mark.parametrize("config", SGD_CASES, ids=str)
-def test_blas_path_matches_torch(config, dtype, rtol):
+@pytest.mark.parametrize("name, config", CASES, ids=IDS)
+def test_blas_path_matches_torch(name, config, dtype, rtol):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     ours = Param(rng.standard_normal(LARGE).astype(dtype))
     theirs = torch.tensor(ours.data.copy(), requires_grad=True)
-    opt, their_opt = SGD([ours], **config), torch.optim.SGD([theirs], foreach=False, **config)
+    opt = getattr(optim, name)([ours], **config)
+    their_opt = getattr(torch.optim, name)([theirs], foreach=False, **config)
     for _ in range(6):
         g = (1.5 * ours.data - rng.standard_normal(LARGE)).astype(dtype)
         ours.grad, theirs.grad = g, torch.from_numpy(g.copy())  # the same gradient for both

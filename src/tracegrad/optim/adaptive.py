@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import blas1
 from .optimizer import Optimizer
 
 
@@ -178,15 +179,22 @@ class Adam(Optimizer):
                 g = g + self.weight_decay * w
         m, v = state["m"], state["v"]
         # The same arithmetic, in the same order, as the plain expressions in the comments,
-        # but through one reused temporary instead of a new array per operation.
+        # but through one reused temporary instead of a new array per operation. Large
+        # arrays take BLAS's axpby/axpy instead (see blas1): the same formulas in fewer
+        # passes over memory, equal to the NumPy path up to rounding.
         tmp = self.scratch(w)
-        np.subtract(g, m, out=tmp)  # m <- m + (1 - beta1) * (g - m), as torch's lerp
-        tmp *= 1 - beta1
-        m += tmp
-        np.multiply(g, 1 - beta2, out=tmp)  # v <- beta2 * v + (1 - beta2) * g * g
-        tmp *= g
-        v *= beta2
-        v += tmp
+        big = w.size >= blas1.MIN_SIZE
+        if not (big and blas1.axpby(1 - beta1, g, beta1, m)):
+            np.subtract(g, m, out=tmp)  # m <- m + (1 - beta1) * (g - m), as torch's lerp
+            tmp *= 1 - beta1
+            m += tmp
+        if big and blas1.axpby(1 - beta2, np.multiply(g, g, out=tmp), beta2, v):
+            pass  # v <- (1 - beta2) * g * g + beta2 * v
+        else:
+            np.multiply(g, 1 - beta2, out=tmp)  # v <- beta2 * v + (1 - beta2) * g * g
+            tmp *= g
+            v *= beta2
+            v += tmp
         if self.amsgrad:
             np.maximum(state["v_max"], v, out=state["v_max"])
             v = state["v_max"]
@@ -195,8 +203,9 @@ class Adam(Optimizer):
         tmp /= (1 - beta2**t) ** 0.5
         tmp += self.eps
         np.divide(m, tmp, out=tmp)  # w <- w - step_size * m / d
-        tmp *= step_size
-        w -= tmp
+        if not (big and blas1.axpy(-step_size, tmp, w)):
+            tmp *= step_size
+            w -= tmp
 
 
 class AdamW(Adam):
