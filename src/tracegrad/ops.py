@@ -100,6 +100,8 @@ def _shape_error(name, a, b):
 
 
 def _broadcast_check(name, a, b):
+    if a.shape == b.shape:  # the common case; np.broadcast_shapes costs microseconds
+        return
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
