@@ -224,7 +224,9 @@ def main() -> None:
     models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
     cpu = models[0] if models else platform.machine()
     print(f"{cpu}, {os.cpu_count()} cores; {versions}")
-    print(f"BLAS: {blas.get('internal_api')} {blas.get('version')}, {threads} threads", end="")
+    plural = "" if threads == 1 else "s"
+    library = f"{blas.get('internal_api')} {blas.get('version')}"
+    print(f"BLAS: {library}, {threads} thread{plural}", end="")
     print(f"; load average {os.getloadavg()[0]:.2f}; {reps} runs per cell, median\n")
 
     print("### Microseconds per op, forward + backward (float32)\n")

@@ -11,6 +11,7 @@ from tracegrad import functional as F
 from tracegrad import losses, ops
 
 _LABELS = np.array([2, 0, 1, 2])
+_LABELS20 = np.arange(20) % 4  # 16+ rows of few classes: the column-major max (ops.max_keepdims)
 _PROBS = np.array([[0.2, 0.3, 0.5], [1, 0, 0], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
 _BINARY = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
 _COND = np.array([[True, False, True], [False, True, True]])
@@ -126,6 +127,14 @@ ENTRIES = [
         [(3, 4)],
         (-3, 3),
     ),
+    ("softmax", lambda a: F.softmax(a), lambda t, a: t.softmax(a, -1), [(20, 5)], (-3, 3)),
+    (
+        "log_softmax",
+        lambda a: F.log_softmax(a),
+        lambda t, a: t.log_softmax(a, -1),
+        [(20, 5)],
+        (-3, 3),
+    ),
     ("linear", ops.linear, lambda t, x, w, b: x @ w.T + b, [(5, 3), (4, 3), (4,)], (-1, 1)),
     ("linear", lambda x, w: ops.linear(x, w), lambda t, x, w: x @ w.T, [(5, 3), (4, 3)], (-1, 1)),
     (
@@ -185,6 +194,13 @@ ENTRIES = [
         lambda a: losses.cross_entropy(a, _LABELS, reduction="none"),
         lambda t, a: t.nn.functional.cross_entropy(a, _t(t, _LABELS), reduction="none"),
         [(4, 3)],
+        (-3, 3),
+    ),
+    (
+        "cross_entropy",
+        lambda a: losses.cross_entropy(a, _LABELS20),
+        lambda t, a: t.nn.functional.cross_entropy(a, _t(t, _LABELS20)),
+        [(20, 4)],
         (-3, 3),
     ),
     (

@@ -155,6 +155,41 @@ def test_stable_sigmoid_and_softmax_at_extremes():
     assert np.isfinite(tg.losses.cross_entropy(tg.Tensor(np.array([[1e4, -1e4]])), [1]).item())
 
 
+def test_sigmoid_special_values_and_scalars():
+    x = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, -100.0, 100.0], dtype=np.float32)
+    s = tg.functional.sigmoid(tg.Tensor(x)).data
+    assert s.dtype == np.float32 and np.isnan(s[0])
+    np.testing.assert_array_equal(s[1:], np.float32([1, 0, 0.5, 0.5, np.exp(-100.0), 1]))
+    t = tg.Tensor(np.float64(-3.0), requires_grad=True)  # 0-d: the in-place steps keep arrays
+    y = tg.functional.sigmoid(t)
+    y.backward()
+    want = 1 / (1 + np.exp(3.0))
+    assert y.item() == pytest.approx(want, rel=1e-15)
+    assert t.grad == pytest.approx(want * (1 - want), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "shape", [(15, 10), (16, 10), (256, 10), (16, 64), (16, 65), (40, 1), (3, 0, 2)]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_keepdims_equals_numpy_max(shape, dtype):
+    """The softmaxes' shift: the column-major path (16+ rows, <= 64 columns) is exact."""
+    from tracegrad.ops import max_keepdims
+
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    if a.size:
+        a.flat[7] = np.nan  # NaN must win in its row, as in a.max
+        a.flat[-1] = -np.inf
+    for axis in range(-a.ndim, a.ndim):
+        if a.shape[axis] == 0:
+            continue
+        got, want = max_keepdims(a, axis), a.max(axis=axis, keepdims=True)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    strided = a[::2] if a.ndim == 2 else a  # a non-contiguous view takes the same paths
+    np.testing.assert_array_equal(max_keepdims(strided, -1), strided.max(axis=-1, keepdims=True))
+
+
 def test_dropout_inverted_scaling_and_eval_identity():
     layer = nn.Dropout(0.25, rng=0)
     x = tg.Tensor(np.ones((200, 50)))

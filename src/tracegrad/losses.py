@@ -162,7 +162,7 @@ def _softmax_cross_entropy(z, labels, probs, reduction):
     """Fused softmax + negative log-likelihood: stable, and its gradient is softmax − target."""
     # ufunc.reduce is what .max()/.sum() call, minus a layer of Python: this runs every step.
     n = len(z)
-    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
+    shifted = z - ops.max_keepdims(z, 1)
     e = np.exp(shifted)
     total = np.add.reduce(e, axis=1, keepdims=True)
     log_total = np.log(total)

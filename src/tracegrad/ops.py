@@ -254,10 +254,23 @@ def _tanh(a):
 
 
 def _sigmoid(a):
-    # exp(-|a|) never overflows, so this is exact for |a| > 700 too.
-    e = np.exp(-np.abs(a))
-    out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
-    return out, lambda g: (g * out * (1 - out),)
+    # exp(-|a|) never overflows, so this is exact for |a| > 700 too:
+    # 1 / (1 + e) where a >= 0 and e / (1 + e) elsewhere, one division over both halves.
+    e = np.abs(a, out=np.empty_like(a))  # out=: stays an array even when a is 0-d
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    denominator = np.add(e, 1, out=np.empty_like(e))
+    # The numerator, 1 where a >= 0 and e elsewhere, is max(e, a >= 0) since e <= 1 there
+    # (and NaN stays NaN); several times faster than np.where or a masked copy.
+    out = np.maximum(e, a >= 0, out=e)
+    np.divide(out, denominator, out=out)
+
+    def vjp(g):
+        gx = g * out
+        gx *= 1 - out
+        return (gx,)
+
+    return out, vjp
 
 
 def _relu(a):
@@ -474,20 +487,47 @@ def astype(a, dtype):
 
 
 # -- softmax family (fused for numerical stability) ---------------------------
+def max_keepdims(a: np.ndarray, axis) -> np.ndarray:
+    """``a.max(axis=axis, keepdims=True)``, the shift that keeps the softmaxes stable.
+
+    NumPy reduces a short contiguous row with one inner-loop call per row (about 60 ns
+    each), so the maxima of classifier logits, many rows of a few classes, cost more than
+    the exponentials. Copied column-major, the same maxima are an elementwise maximum over
+    a few long rows: 3-10x faster at 16+ rows of up to 64 classes, and exactly equal.
+    """
+    if a.ndim == 2 and axis in (1, -1) and a.shape[0] >= 16 and 0 < a.shape[1] <= 64:
+        return np.maximum.reduce(a.T.copy(), axis=0)[:, None]
+    return np.maximum.reduce(a, axis=axis, keepdims=True)
+
+
+# The softmaxes write into their own temporaries (same operations, same bits, fewer
+# allocations): they sit at the end of most classifiers and run every step.
 def _log_softmax(a, axis):
-    shifted = a - a.max(axis=axis, keepdims=True)
-    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    shifted = np.subtract(a, max_keepdims(a, axis))
+    log_total = np.add.reduce(np.exp(shifted), axis=axis, keepdims=True)
+    np.log(log_total, out=log_total)
+    out = np.subtract(shifted, log_total, out=shifted)
 
     def vjp(g):
-        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+        gx = np.exp(out)
+        gx *= np.add.reduce(g, axis=axis, keepdims=True)
+        return (np.subtract(g, gx, out=gx),)
 
     return out, vjp
 
 
 def _softmax(a, axis):
-    e = np.exp(a - a.max(axis=axis, keepdims=True))
-    out = e / e.sum(axis=axis, keepdims=True)
-    return out, lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+    out = np.subtract(a, max_keepdims(a, axis))
+    np.exp(out, out=out)
+    out /= np.add.reduce(out, axis=axis, keepdims=True)
+
+    def vjp(g):
+        gx = g * out
+        np.subtract(g, np.add.reduce(gx, axis=axis, keepdims=True), out=gx)
+        gx *= out
+        return (gx,)
+
+    return out, vjp
 
 
 def log_softmax(a, axis=-1):
