@@ -71,7 +71,7 @@ def initial_weights(sizes=SIZES) -> list:
 def tracegrad_model(init, sizes=SIZES):
     model = nn.MLP(sizes, activation="relu", rng=SEED)
     for p, w in zip(model.parameters(), init, strict=True):
-        p.data = w.copy()
+        np.copyto(p.data, w)  # in place, as torch_model's copy_: the layer keeps its layout
     return model
 
 

@@ -114,6 +114,45 @@ def test_small_strided_mixed_or_aliased_arrays_fall_back_to_numpy():
     np.testing.assert_array_equal(y, before)
 
 
+@needs_blas
+def test_column_major_arrays_use_blas_and_mixed_layouts_fall_back():
+    """Linear's weights are column-major: one pass over memory is still element by element."""
+    rng = np.random.default_rng(2)
+    x = np.asfortranarray(rng.standard_normal(LARGE).astype(np.float32))
+    y = np.asfortranarray(rng.standard_normal(LARGE).astype(np.float32))
+    want = 0.5 * x + 0.25 * y
+    assert blas1.axpby(0.5, x, 0.25, y)
+    np.testing.assert_array_equal(y, want)
+    assert y.flags.f_contiguous
+    row_major = np.ascontiguousarray(y)
+    assert not blas1.axpy(1.0, x, row_major)  # same shape, other layout: NumPy does it
+    np.testing.assert_array_equal(row_major, want)
+
+
+@needs_blas
+@pytest.mark.parametrize("name, config", [CASES[1], CASES[5]], ids=[IDS[1], IDS[5]])
+def test_column_major_parameters_train_like_row_major_ones(name, config, monkeypatch):
+    results = {}
+    for order in "CF":
+        calls = []
+
+        def counted(*args, calls=calls, original=blas1.axpy):
+            calls.append(original(*args))
+            return calls[-1]
+
+        monkeypatch.setattr(blas1, "axpy", counted)
+        rng = np.random.default_rng(0)
+        p = Param(np.asarray(rng.standard_normal(LARGE), order=order))
+        opt = getattr(optim, name)([p], **config)
+        for _ in range(4):
+            p.grad = np.asarray(1.5 * p.data - rng.standard_normal(LARGE), order=order)
+            opt.step()
+        monkeypatch.undo()
+        assert sum(calls) == 4 and p.data.flags[f"{order}_CONTIGUOUS"]
+        results[order] = p.data
+    np.testing.assert_array_equal(results["C"], results["F"])
+
+
 def test_disabled_blas_is_never_called(monkeypatch):
     monkeypatch.setattr(blas1, "enabled", False)
     n = blas1.MIN_SIZE * 2

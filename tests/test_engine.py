@@ -288,3 +288,54 @@ def test_integer_inputs_do_not_upcast_a_float32_model():
     model = nn.MLP([3, 4, 2], rng=0)
     out = model(tg.Tensor(np.ones((2, 3), dtype=np.int64)))
     assert out.dtype == np.float32
+
+
+def _mlp_grads(model, X, y):
+    model.zero_grad()
+    tg.losses.cross_entropy(model(tg.Tensor(X)), y).backward()
+    return [p.grad for p in model.parameters()]
+
+
+def test_linear_weights_are_column_major_with_matching_owned_gradients():
+    """Linear keeps W column-major (faster products); gradients follow, values do not change."""
+    model = nn.MLP([6, 8, 3], activation="relu", rng=0, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(20, 6)), rng.integers(0, 3, 20)
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    assert all(w.data.flags.f_contiguous and not w.data.flags.c_contiguous for w in weights)
+    fast = _mlp_grads(model, X, y)
+    for w in weights:
+        assert w.grad.flags.f_contiguous and w.grad.base is None  # own memory, no copy made
+    for p in model.parameters():  # a user may assign row-major arrays: same gradients
+        p.data = np.ascontiguousarray(p.data)
+    plain = _mlp_grads(model, X, y)
+    assert all(w.grad.flags.c_contiguous for w in weights)
+    for a, b in zip(fast, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_layout_survives_state_dicts_and_gradient_checks():
+    model = nn.MLP([4, 5, 3], activation="tanh", rng=2, dtype=np.float64)
+    other = nn.MLP([4, 5, 3], activation="tanh", rng=3, dtype=np.float64)
+    other.load_state_dict({k: np.ascontiguousarray(v) for k, v in model.state_dict().items()})
+    w = other.parameters()[0]
+    assert w.data.flags.f_contiguous  # copied into the existing storage
+    np.testing.assert_array_equal(w.data, model.parameters()[0].data)
+    opt = tg.optim.SGD(other.parameters(), lr=0.1, momentum=0.9)
+    X, y = np.random.default_rng(0).normal(size=(7, 4)), np.arange(7) % 3
+    _mlp_grads(other, X, y)
+    opt.step()
+    again = tg.optim.SGD(other.parameters(), lr=0.1, momentum=0.9)
+    again.load_state_dict(opt.state_dict())  # saved row-major, restored in w's layout
+    assert again.state[0]["momentum_buffer"].flags.f_contiguous
+    # The numerical check perturbs column-major weights in place (reshape(-1) would copy).
+    result = tg.checking.check_model_gradients(
+        other, lambda: tg.losses.cross_entropy(other(tg.Tensor(X)), y)
+    )
+    assert result.passed and result.details["0.weight"]["relative_difference"] < 1e-8
+
+
+def test_numerical_jacobian_of_a_column_major_input():
+    a = np.asfortranarray(np.random.default_rng(0).normal(size=(3, 4)))
+    (num,) = tg.checking.numerical_jacobian(lambda t: t * t, [a])
+    np.testing.assert_allclose(num, np.diag(2 * a.ravel()), atol=1e-8)

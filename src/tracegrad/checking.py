@@ -63,19 +63,21 @@ def _check(evaluate, leaves, names, eps, tol, max_per_input, rng) -> GradcheckRe
     """Compare ``leaf.grad`` (already computed) with two-sided differences of ``evaluate``."""
     all_num, all_ana, details = [], [], {}
     for name, leaf in zip(names, leaves, strict=True):
-        flat = leaf.data.reshape(-1)
-        idx = np.arange(flat.size)
-        if max_per_input is not None and flat.size > max_per_input:
-            idx = np.sort(rng.choice(flat.size, max_per_input, replace=False))
-        ana = np.zeros(flat.size) if leaf.grad is None else leaf.grad.reshape(-1).astype(np.float64)
+        data = leaf.data  # perturbed in place, element j in row-major order, whatever the
+        size = data.size  # memory layout (reshape(-1) of a column-major weight is a copy)
+        idx = np.arange(size)
+        if max_per_input is not None and size > max_per_input:
+            idx = np.sort(rng.choice(size, max_per_input, replace=False))
+        ana = np.zeros(size) if leaf.grad is None else leaf.grad.reshape(-1).astype(np.float64)
         num = np.empty(len(idx))
         for k, j in enumerate(idx):
-            saved = flat[j]
-            flat[j] = saved + eps
+            at = np.unravel_index(j, data.shape)
+            saved = data[at]
+            data[at] = saved + eps
             plus = evaluate()
-            flat[j] = saved - eps
+            data[at] = saved - eps
             minus = evaluate()
-            flat[j] = saved
+            data[at] = saved
             num[k] = (plus - minus) / (2 * eps)
         details[name] = {
             "relative_difference": relative_difference(num, ana[idx]),
@@ -156,7 +158,8 @@ def check_model_gradients(
 
 def numerical_jacobian(fn, inputs, eps: float = 1e-6) -> list:
     """Full Jacobians d out / d input_i by two-sided differences, shape (out.size, input.size)."""
-    arrays = [np.array(_raw(x), dtype=np.float64) for x in inputs]
+    # Row-major copies, so that reshape(-1) below is a view that perturbs the input.
+    arrays = [np.array(_raw(x), dtype=np.float64, order="C") for x in inputs]
     jacobians = []
     for a in arrays:
         flat = a.reshape(-1)

@@ -552,7 +552,14 @@ def _linear(x, w, b=None, needs=(True, True, True)):
         gx = g @ w if needs[0] else None
         gw = None
         if needs[1]:
-            gw = g.T @ x if x.ndim == 2 else np.tensordot(g, x, axes=(range(g.ndim - 1),) * 2)
+            if x.ndim != 2:
+                gw = np.tensordot(g, x, axes=(range(g.ndim - 1),) * 2)
+            elif w.flags.f_contiguous:  # Linear's column-major weight: a gradient to match,
+                # written through its row-major transpose so that it owns its memory
+                gw = np.empty(w.shape, np.result_type(x, g), order="F")
+                np.matmul(x.T, g, out=gw.T)
+            else:
+                gw = g.T @ x
         if b is None:
             return gx, gw
         gb = g.sum(axis=tuple(range(g.ndim - 1))) if needs[2] else None

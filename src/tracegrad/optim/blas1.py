@@ -128,7 +128,11 @@ def _usable(x: np.ndarray, y: np.ndarray):
         return None
     if type(x) is not np.ndarray or x.dtype != y.dtype or x.shape != y.shape:
         return None
-    if not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
+    # One pass over memory: both arrays contiguous in the same order (row-major, or
+    # column-major as Linear keeps its weights), so element i of one meets element i of the other.
+    xf, yf = x.flags, y.flags
+    same = (xf.c_contiguous and yf.c_contiguous) or (xf.f_contiguous and yf.f_contiguous)
+    if not (same and yf.writeable):
         return None
     if np.may_share_memory(x, y):
         return None

@@ -243,7 +243,8 @@ class Optimizer:
                 raise ValueError(
                     f"parameter {i}: saved {key!r} has shape {value.shape}, parameter has {w.shape}"
                 )
-            state[key] = np.array(value, dtype=w.dtype)  # a copy, in the parameter's dtype
+            state[key] = np.empty_like(w)  # the parameter's dtype and memory layout
+            np.copyto(state[key], value)
         return state
 
     def __repr__(self) -> str:
