@@ -188,9 +188,8 @@ class Adam(Optimizer):
             np.subtract(g, m, out=tmp)  # m <- m + (1 - beta1) * (g - m), as torch's lerp
             tmp *= 1 - beta1
             m += tmp
-        if big and blas1.axpby(1 - beta2, np.multiply(g, g, out=tmp), beta2, v):
-            pass  # v <- (1 - beta2) * g * g + beta2 * v
-        else:
+        # v <- (1 - beta2) * g * g + beta2 * v: BLAS from g * g, else NumPy from g
+        if not (big and blas1.axpby(1 - beta2, np.multiply(g, g, out=tmp), beta2, v)):
             np.multiply(g, 1 - beta2, out=tmp)  # v <- beta2 * v + (1 - beta2) * g * g
             tmp *= g
             v *= beta2
