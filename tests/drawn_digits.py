@@ -32,11 +32,11 @@ STROKES = {
 }
 
 
-def draw(digit: int, canvas=(200, 200), box=(40, 30, 150), pen=0.1) -> Image.Image:
+def draw(digit: int, canvas=(200, 200), box=(40, 30, 150), pen=0.1, slant=0.0) -> Image.Image:
     """Grey image ("L", 0 = ink, 255 = paper) of one drawn digit.
 
     ``box`` is (left, top, height) in pixels; the pen width is ``pen`` times
-    the height.
+    the height; ``slant`` leans the top right by that fraction of the height.
     """
     img = Image.new("L", canvas, 255)
     pen_draw = ImageDraw.Draw(img)
@@ -44,7 +44,7 @@ def draw(digit: int, canvas=(200, 200), box=(40, 30, 150), pen=0.1) -> Image.Ima
     width = max(2, round(pen * height))
 
     def at(x, y):
-        return (left + x * height, top + y * height)
+        return (left + (x + slant * (1 - y)) * height, top + y * height)
 
     for kind, data in STROKES[digit]:
         if kind == "line":
@@ -54,10 +54,11 @@ def draw(digit: int, canvas=(200, 200), box=(40, 30, 150), pen=0.1) -> Image.Ima
                 r = width / 2
                 pen_draw.ellipse((x - r, y - r, x + r, y + r), fill=0)
         else:
-            bbox, start, end = (data, 0, 360) if kind == "ellipse" else data
-            x0, y0 = at(bbox[0], bbox[1])
-            x1, y1 = at(bbox[2], bbox[3])
-            pen_draw.arc((x0, y0, x1, y1), start, end, fill=0, width=width)
+            (x0, y0, x1, y1), start, end = (data, 0, 360) if kind == "ellipse" else data
+            shift = slant * (1 - (y0 + y1) / 2)  # a leaning loop keeps its width
+            box_px = (left + (x0 + shift) * height, top + y0 * height)
+            box_px += (left + (x1 + shift) * height, top + y1 * height)
+            pen_draw.arc(box_px, start, end, fill=0, width=width)
     return img
 
 

@@ -97,29 +97,45 @@ def read_image(
         A file that is not a readable image, is empty, too large or blank, or a
         model whose input is not an image size; the message says which.
     """
-    from PIL import Image, UnidentifiedImageError
-
     from .datasets import images
 
     preparation = images.preparation_for(n_features, dataset)  # refuse before decoding
-    name = Path(path).name
+    x = preparation.apply(images.ink_map(_decode(Path(path))))
+    if pixel_max is not None:
+        x = x * np.float32(pixel_max / preparation.pixel_max)
+    return x
+
+
+def _decode(path: Path):
+    """The picture at ``path``, decoded at most about 1024 pixels a side, or ValueError."""
+    import struct
+    import warnings
+    import zlib
+
+    from PIL import Image
+
+    too_large = (
+        f"image {path.name} has more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
+        "shrink it first"
+    )
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # Pillow's bomb warning becomes a refusal, not a line
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
             width, height = img.size
             if width < 1 or height < 1:
-                raise ValueError(f"image {name} is empty ({width}x{height} pixels)")
+                raise ValueError(f"image {path.name} is empty ({width}x{height} pixels)")
             if width * height > MAX_IMAGE_PIXELS:
-                raise ValueError(
-                    f"image {name} is {width}x{height} pixels, more than the "
-                    f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels accepted; shrink it first"
-                )
+                raise ValueError(too_large)
             img.draft(None, (_WORKING_SIDE, _WORKING_SIDE))  # JPEG: decode at reduced size
             img.load()
             if max(img.size) > 2 * _WORKING_SIDE:
                 img.thumbnail((_WORKING_SIDE, _WORKING_SIDE), Image.Resampling.BOX)
-            x = preparation.apply(images.ink_map(img))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise ValueError(f"cannot read image {name}: {exc}") from None
-    if pixel_max is not None:
-        x = x * np.float32(pixel_max / preparation.pixel_max)
-    return x
+            return img.copy()  # closing the file frees a loaded image: keep a copy
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(too_large) from None
+    except (OSError, SyntaxError, EOFError, struct.error, zlib.error) as exc:
+        raise ValueError(
+            f"cannot read image {path.name} ({exc}); give a PNG, JPEG, BMP or GIF file"
+        ) from None
