@@ -112,7 +112,7 @@ def _decode(path: Path):
     import warnings
     import zlib
 
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     too_large = (
         f"image {path.name} has more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
@@ -132,7 +132,9 @@ def _decode(path: Path):
             img.load()
             if max(img.size) > 2 * _WORKING_SIDE:
                 img.thumbnail((_WORKING_SIDE, _WORKING_SIDE), Image.Resampling.BOX)
-            return img.copy()  # closing the file frees a loaded image: keep a copy
+            # A phone photo's pixels may be stored turned; closing the file frees a
+            # loaded image, so this copy is what leaves the block.
+            return ImageOps.exif_transpose(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(too_large) from None
     except (OSError, SyntaxError, EOFError, struct.error, zlib.error) as exc:
