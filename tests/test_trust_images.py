@@ -44,10 +44,10 @@ VARIANTS = [
     ("tiny-canvas", "L"),
 ]
 # Of the 10 digits of each variant, at least this many are named right. Measured
-# (2026-12-01, 12 variants each): digits 10/10 in all but two (slanted: an 8 read
-# as 3; thin pen: an 8 read as 9), 118 of 120; MNIST 10/10 in all but three (the
-# flagged 1 read as 7 slanted and thin, as 9 large and thick), 117 of 120. The
-# floor leaves one more miss per variant for another machine's rounding.
+# (2026-12-01, 12 variants each): digits 10/10 in all but two (slanted and thin
+# pen: an 8 read as 9), 118 of 120; MNIST 10/10 in all but two (the flagged 1
+# read as 9 large and thick, as 7 slanted), 118 of 120. The floor leaves one
+# more miss per variant for another machine's rounding of a borderline case.
 FLOOR = {"digits": 8, "mnist": 8}
 # Typed in Pillow's font (not handwriting: its 6 and 9 are read as 5 and 8, its
 # 1 as 7 by MNIST): measured 8 (digits) and 7 (MNIST) of 10.
