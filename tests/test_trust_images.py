@@ -49,8 +49,8 @@ VARIANTS = [
 # read as 9 large and thick, as 7 slanted), 118 of 120. The floor leaves one
 # more miss per variant for another machine's rounding of a borderline case.
 FLOOR = {"digits": 8, "mnist": 8}
-# Typed in Pillow's font (not handwriting: its 6 and 9 are read as 5 and 8, its
-# 1 as 7 by MNIST): measured 8 (digits) and 7 (MNIST) of 10.
+# Typed in Pillow's font (not handwriting: digits reads its 6 as 5 and 8 as 9, MNIST
+# its 1 as 7, 6 as 5 and 9 as 8): measured 8 (digits) and 7 (MNIST) of 10.
 TYPED_FLOOR = {"digits": 7, "mnist": 6}
 
 
