@@ -102,7 +102,8 @@ def test_noisy_jpeg_photo_and_16_bit_png_read_like_the_clean_drawing(tmp_path):
     Image.fromarray((drawn * 257).astype(np.uint16)).save(tmp_path / "deep.png")
     for n in (64, 784):
         ref = read_image(tmp_path / "ref.png", n)
-        assert np.corrcoef(read_image(tmp_path / "photo.jpg", n), ref)[0, 1] > 0.99
+        # Noise moves stroke edges, so the pen may be widened by one step more or less.
+        assert np.corrcoef(read_image(tmp_path / "photo.jpg", n), ref)[0, 1] > 0.97
         np.testing.assert_allclose(read_image(tmp_path / "deep.png", n), ref, atol=1e-3)
 
 

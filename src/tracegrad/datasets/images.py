@@ -211,16 +211,15 @@ def _fit(ink: np.ndarray, box: int) -> np.ndarray:
 def _normal_stroke(ink, place, measure, limits, steps=16) -> np.ndarray:
     """``place(ink)`` with the pen widened or narrowed into the training set's range.
 
-    The ink is worked on at up to 160 pixels, where one 3x3 dilation (or
-    erosion) changes a stroke by 2 pixels, a fraction of a pixel of the
-    final image; it stops at the typical value or before the ink vanishes.
+    The ink is worked on at 160 pixels, where one 3x3 dilation (or erosion)
+    changes a stroke by 2 pixels, a fraction of a pixel of the final image; it stops at the typical value or before the ink vanishes.
     """
     low, typical, high = limits
     grid = place(ink)
     value = measure(grid)
     if low <= value <= high:
         return grid
-    work = np.pad(_fit(ink, 160) if max(ink.shape) > 160 else ink, steps + 1)
+    work = np.pad(_fit(ink, 160), steps + 1)
     grow = value < low
     for _ in range(steps):
         work = _morph(work, np.maximum if grow else np.minimum)
