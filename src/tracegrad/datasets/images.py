@@ -212,7 +212,8 @@ def _normal_stroke(ink, place, measure, limits, steps=16) -> np.ndarray:
     """``place(ink)`` with the pen widened or narrowed into the training set's range.
 
     The ink is worked on at 160 pixels, where one 3x3 dilation (or erosion)
-    changes a stroke by 2 pixels, a fraction of a pixel of the final image; it stops at the typical value or before the ink vanishes.
+    changes a stroke by 2 pixels, a fraction of a pixel of the final image;
+    it stops at the typical value or before the ink vanishes.
     """
     low, typical, high = limits
     grid = place(ink)
