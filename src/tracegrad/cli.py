@@ -124,10 +124,12 @@ def _prepare(model, X):
 
 def _cmd_predict(args) -> int:
     from . import training
+    from .datasets.images import recorded_dataset
     from .imageio import read_input
 
     model = _load_model(args.model)
-    X = read_input(args.input, n_features=_first_linear(model).in_features)
+    dataset = recorded_dataset(model.metadata)  # an image is prepared like that set's images
+    X = read_input(args.input, n_features=_first_linear(model).in_features, dataset=dataset)
     proba = training.predict_proba(model, _prepare(model, X))  # one forward pass
     if proba.shape[1] == 1:  # one sigmoid output: P(class 1) is the column itself
         proba = np.hstack([1 - proba, proba])
