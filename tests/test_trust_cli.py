@@ -58,6 +58,8 @@ REFUSALS = [
             ("--epochs", "2.5"),
             ("--batch-size", "many"),
             ("--seed", "nan"),
+            ("--seed", "-1"),
+            ("--layers", "100000-100000"),  # 10^10 weights: refused before allocating
         ]
     ],
     Case("trace --lr nan", ["trace", "--lr", "nan"], 2, "--lr"),
@@ -68,6 +70,9 @@ REFUSALS = [
     Case("gradcheck --max-checks -3", ["gradcheck", "--max-checks", "-3"], 2, "--max-checks"),
     Case("gradcheck --samples 0", ["gradcheck", "--samples", "0"], 2, "--samples"),
     Case("gradcheck --l2 nan", ["gradcheck", "--l2", "nan"], 2, "--l2"),
+    Case("gradcheck --seed -1", ["gradcheck", "--seed", "-1"], 2, "--seed"),
+    Case("gradcheck huge layers", ["gradcheck", "--layers", "4-99999-99999-3"], 2, "--layers"),
+    Case("evaluate --seed -1", ["evaluate", "{tmp}", "--seed", "-1"], 2, "--seed"),
     # Layer sizes that contradict the data (digits: 64 features, 10 classes; xor: 2 and 2).
     Case("layers 64-128-11", ["train", "--layers", "64-128-11", *OUT], 2, "10 classes", NOTHING),
     Case("layers 784-30-10", ["train", "--layers", "784-30-10", *OUT], 2, "64 features", NOTHING),

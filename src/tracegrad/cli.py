@@ -160,9 +160,7 @@ def _cmd_gradcheck(args) -> int:
     from .checking import check_model_gradients
     from .experiment import parse_layers
 
-    sizes = parse_layers(args.layers, 0, 0) if args.layers else [4, 5, 3]
-    if sizes[0] == 0:
-        sizes = sizes[1:-1]
+    sizes = parse_layers(args.layers, None, None) if args.layers else [4, 5, 3]
     if len(sizes) < 2:
         raise UsageError("--layers needs at least an input and an output size, e.g. 4-5-3")
     rng = np.random.default_rng(args.seed)
@@ -259,6 +257,13 @@ def _at_least_one(text):
     value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text):
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
     return value
 
 
@@ -359,9 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument("--download", action="store_true", help="download missing MNIST files")
         group.add_argument(
             "--seed",
-            type=_integer,
+            type=_non_negative,
             default=default_seed,
-            help="seed of data, split, init, shuffling",
+            help="seed of data, split, init, shuffling"
+            + (" (default: the model's)" if default_seed is None else ""),
         )
 
     def json_option(group):
@@ -509,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--max-checks", type=_at_least_one, default=200, help="entries checked per parameter"
     )
-    check.add_argument("--seed", type=_integer, default=0, help="seed of weights and inputs")
+    check.add_argument("--seed", type=_non_negative, default=0, help="seed of weights and inputs")
     json_option(p.add_argument_group("output"))
 
     p = command("info", "describe a saved model", _cmd_info)

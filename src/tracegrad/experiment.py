@@ -40,6 +40,9 @@ class TrainingDiverged(RuntimeError):
 
 # Larger steps only diverge; the bound turns a typo (1e308, 1e30) into a refusal.
 MAX_LR = 1e4
+# 10^8 weights are 400 MB in float32, and training holds several copies (gradients,
+# optimizer state): more is a typo on a CPU, refused before anything is allocated.
+MAX_WEIGHTS = 10**8
 
 
 @dataclass
@@ -88,6 +91,7 @@ class Config:
                 raise ConfigError(f"{option} must be a finite number, got {value!r}")
         checks = [
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
+            (self.seed >= 0, f"--seed must be a whole number >= 0, got {self.seed}"),
             (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
             (
                 self.lr is None or 0 < self.lr <= MAX_LR,
@@ -126,7 +130,7 @@ class Config:
                 raise ConfigError(f"--init: {exc}") from None
 
 
-def parse_layers(spec: str | None, n_features: int, n_classes: int, default=(64,)) -> list[int]:
+def parse_layers(spec: str | None, n_features, n_classes, default=(64,)) -> list[int]:
     """Turn ``"784-256-128-10"`` (full) or ``"256-128"`` (hidden only) into layer sizes.
 
     The rule never guesses. One number is one hidden layer. Two or more numbers
@@ -136,6 +140,8 @@ def parse_layers(spec: str | None, n_features: int, n_classes: int, default=(64,
     ``784-30-10`` on the 64-feature digits) contradicts the data and is refused,
     naming the mismatch: hidden layers that happen to start with the feature count
     or end with the class count are written as the full sizes (``64-64-32-10``).
+    With ``n_features=None`` the spec is taken as every size. Networks of more than
+    ``MAX_WEIGHTS`` weights are refused before anything is allocated.
     """
     if spec is None or str(spec).strip() == "":
         return [n_features, *default, n_classes]
@@ -143,19 +149,20 @@ def parse_layers(spec: str | None, n_features: int, n_classes: int, default=(64,
     try:
         sizes = [int(p) for p in parts]
     except ValueError:
+        example = "4-5-3" if n_features is None else f"{n_features}-128-{n_classes}"
         raise ConfigError(
             f"malformed --layers {spec!r}: use sizes joined by '-', e.g. "
-            f"{n_features}-128-{n_classes} or just the hidden sizes, e.g. 128-64"
+            f"{example} or just the hidden sizes, e.g. 128-64"
         ) from None
     if min(sizes) < 1:
         raise ConfigError(f"malformed --layers {spec!r}: every size must be a positive integer")
-    if len(sizes) == 1:
-        return [n_features, *sizes, n_classes]
+    if n_features is None:  # no data to compare with: the spec is every size (gradcheck)
+        return _bounded(spec, sizes)
     starts, ends = sizes[0] == n_features, sizes[-1] == n_classes
+    if len(sizes) == 1 or (not starts and not ends):
+        return _bounded(spec, [n_features, *sizes, n_classes])
     if starts and ends:
-        return sizes
-    if not starts and not ends:
-        return [n_features, *sizes, n_classes]
+        return _bounded(spec, sizes)
     full = "-".join(map(str, [n_features, *(sizes[1:-1] or [128]), n_classes]))
     as_hidden = "-".join(map(str, [n_features, *sizes, n_classes]))
     if starts:
@@ -172,6 +179,16 @@ def parse_layers(spec: str | None, n_features: int, n_classes: int, default=(64,
         f"--layers {spec} {problem}: give the full sizes, e.g. {full}, or, if "
         f"{'-'.join(map(str, sizes))} are all hidden layers, write {as_hidden}"
     )
+
+
+def _bounded(spec, sizes: list[int]) -> list[int]:
+    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if weights > MAX_WEIGHTS:
+        raise ConfigError(
+            f"--layers {spec} makes a {'-'.join(map(str, sizes))} network of {weights:,} "
+            f"weights, more than the {MAX_WEIGHTS:,} this CPU library trains: use smaller layers"
+        )
+    return sizes
 
 
 def make_loss(name: str, n_classes: int):
