@@ -189,7 +189,7 @@ def _help(*command):
 
 def _option_help(text: str, option: str) -> str:
     """The help of one option, lines joined."""
-    match = re.search(rf"^  {re.escape(option)}\b.*?(?=^  -|^\S|\Z)", text, re.M | re.S)
+    match = re.search(rf"^  {re.escape(option)}(?=[ ,\n]).*?(?=^  -|^\S|\Z)", text, re.M | re.S)
     assert match, f"{option} missing from help"
     return " ".join(match.group(0).split())
 
