@@ -358,7 +358,7 @@ def test_progress_bar_on_a_terminal(quiet):
         callbacks=[ProgressBar(stream, quiet=quiet)],
     )
     text = stream.getvalue()
-    assert ("sample/s" in text) != quiet and "epoch 2/2" in text and "accuracy" in text
+    assert ("sample/s" in text) != quiet and "epoch 2/2" in text and "acc " in text
 
 
 # -- scores ----------------------------------------------------------------------------------

@@ -61,6 +61,11 @@ def _scalar(out: Tensor, weights: np.ndarray | None) -> float:
 
 def _check(evaluate, leaves, names, eps, tol, max_per_input, rng) -> GradcheckResult:
     """Compare ``leaf.grad`` (already computed) with two-sided differences of ``evaluate``."""
+    if max_per_input is not None and (isinstance(max_per_input, bool) or max_per_input < 1):
+        # Zero entries would compare nothing and still report a pass.
+        raise ValueError(f"the number of entries to check must be at least 1, got {max_per_input}")
+    if not any(leaf.data.size for leaf in leaves):
+        raise ValueError("nothing to check: every input (or parameter) is empty")
     all_num, all_ana, details = [], [], {}
     for name, leaf in zip(names, leaves, strict=True):
         data = leaf.data  # perturbed in place, element j in row-major order, whatever the

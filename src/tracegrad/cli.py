@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.metadata
 import json
+import math
+import os
 import sys
 
 import numpy as np
@@ -22,6 +26,10 @@ def _cmd_trace(args) -> int:
         raise UsageError(f"unknown example {args.example!r}; available: mazur")
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    from .experiment import MAX_LR
+
+    if not 0 < args.lr <= MAX_LR:
+        raise UsageError(f"--lr must be positive and at most {MAX_LR:g}, got {args.lr:g}")
     model, x, targets = mazur_network()
     step = trace(model, x, targets, cost="half_sse", lr=args.lr, update_biases=False)
     result = step.to_dict()
@@ -154,9 +162,7 @@ def _cmd_gradcheck(args) -> int:
     from .checking import check_model_gradients
     from .experiment import parse_layers
 
-    sizes = parse_layers(args.layers, 0, 0) if args.layers else [4, 5, 3]
-    if sizes[0] == 0:
-        sizes = sizes[1:-1]
+    sizes = parse_layers(args.layers, None, None) if args.layers else [4, 5, 3]
     if len(sizes) < 2:
         raise UsageError("--layers needs at least an input and an output size, e.g. 4-5-3")
     rng = np.random.default_rng(args.seed)
@@ -211,7 +217,8 @@ def _cmd_info(args) -> int:
     print(f"input scaling: {info['scaler']}")
     metrics = (bundle.metadata or {}).get("metrics")
     if metrics:
-        print("metrics: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+        shown = (f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+        print("metrics: " + ", ".join(shown))  # rounded: the JSON form keeps every digit
     return 0
 
 
@@ -248,12 +255,81 @@ def _integer(text):
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+def _at_least_one(text):
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text):
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
+    return value
+
+
+def _finite(text):
+    """A float option: NaN and infinities are refused here, naming the option (argparse)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("tracegrad")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        from . import __version__
+
+        return __version__
+
+
+def _one_each(registry: dict) -> list[str]:
+    """The first name of each entry of a name -> object table (aliases left out)."""
+    seen, names = set(), []
+    for name, obj in registry.items():
+        if obj not in seen:
+            seen.add(obj)
+            names.append(name)
+    return names
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; every option with a default says it; no breaks at hyphens."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        takes_value = action.nargs != 0  # on/off flags are off unless given
+        shown = takes_value and (action.option_strings or action.nargs == argparse.OPTIONAL)
+        if "%(default)" in text or not shown or action.default in (None, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+    def _split_lines(self, text, width):
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import datasets, nn
+    from .datasets.scaling import KINDS as SCALINGS
+    from .experiment import DEFAULT_LR, LOSSES, MAX_LR, OPTIMIZERS, Config
+    from .nn.layers import ACTIVATIONS
+
+    defaults = {f.name: f.default for f in dataclasses.fields(Config)}  # one place for both
+    activations = ", ".join(_one_each(ACTIVATIONS))
     parser = _Parser(
         prog="tracegrad",
         description="Neural networks trained by backpropagation, every number visible.",
         epilog="Run 'tracegrad COMMAND --help' for the options and examples of a command.",
     )
+    parser.add_argument("--version", action="version", version=f"tracegrad {_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -263,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=help_text,
             description=help_text,
             epilog=_EXAMPLES[name],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
         # SUPPRESS: a subcommand's default must not undo 'tracegrad --debug COMMAND'.
         p.add_argument(
@@ -275,94 +351,208 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    def data_options(p, default_seed=0):
-        p.add_argument(
+    def data_options(group, default_seed=0):
+        group.add_argument(
             "--dataset",
-            default="digits",
-            help="digits, mnist, fashion-mnist, xor, moons, circles, spirals, blobs, "
-            "or a .npy/.npz/.csv file (default digits)",
+            default=defaults["dataset"],
+            metavar="NAME|FILE",
+            help=f"one of {', '.join(datasets.available())}, or a .npy/.npz/.csv file",
         )
-        p.add_argument(
+        group.add_argument(
             "--data-dir",
             help="directory with the MNIST/Fashion-MNIST .gz files "
-            "(else $TRACEGRAD_DATA, else the user cache)",
+            "(default: $TRACEGRAD_DATA, else the user cache)",
         )
-        p.add_argument("--download", action="store_true", help="download missing MNIST files")
-        p.add_argument(
-            "--seed", type=int, default=default_seed, help="seed of data, split, init, shuffling"
+        group.add_argument("--download", action="store_true", help="download missing MNIST files")
+        group.add_argument(
+            "--seed",
+            type=_non_negative,
+            default=default_seed,
+            help="seed of data, split, init, shuffling"
+            + (" (default: the model's)" if default_seed is None else ""),
         )
-        p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+
+    def json_option(group):
+        group.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
     p = command("train", "train an MLP and write the model, history and plots", _cmd_train)
-    data_options(p)
-    p.add_argument(
-        "--layers", help="sizes, e.g. 784-256-128-10, or hidden sizes only, e.g. 256-128"
+    data = p.add_argument_group("data")
+    data_options(data)
+    data.add_argument(
+        "--val-split",
+        type=_finite,
+        default=defaults["val_split"],
+        metavar="FRACTION",
+        help="fraction of the training part held out for validation, in [0, 1)",
     )
-    p.add_argument("--activation", default="relu", help="hidden activation (default relu)")
-    p.add_argument("--output", default="identity", help="output activation (default identity)")
-    p.add_argument("--loss", default="cross_entropy", help="cross_entropy, mse or quadratic")
-    p.add_argument(
+    data.add_argument(
+        "--scale",
+        choices=SCALINGS,
+        help="input scaling (default: max for 8-bit images, standard otherwise)",
+    )
+    model = p.add_argument_group("model")
+    model.add_argument(
+        "--layers",
+        metavar="SIZES",
+        help="hidden sizes, e.g. 256-128 (default: 128; 32-32 for 2-D data), or every size "
+        "from inputs to outputs, e.g. 64-128-10. One number is one hidden layer. Sizes "
+        "that start with the feature count or end with the class count, but not both, "
+        "contradict the data and are refused: write such hidden layers as the full sizes",
+    )
+    model.add_argument(
+        "--activation",
+        default=defaults["activation"],
+        metavar="NAME",
+        help=f"hidden activation, one of {activations}",
+    )
+    model.add_argument(
+        "--output",
+        default=defaults["output"],
+        metavar="NAME",
+        help=f"output activation, one of {activations}",
+    )
+    model.add_argument(
+        "--init",
+        default=defaults["init"],
+        metavar="NAME",
+        help="weight initializer: auto (He for ReLU-like units, else Glorot) or one of "
+        + ", ".join(nn.init.available()),
+    )
+    model.add_argument(
+        "--dropout",
+        type=_finite,
+        default=defaults["dropout"],
+        metavar="P",
+        help="probability of dropping a hidden unit, in [0, 1)",
+    )
+    train = p.add_argument_group("training")
+    train.add_argument(
+        "--loss", default=defaults["loss"], metavar="NAME", help=f"one of {', '.join(LOSSES)}"
+    )
+    train.add_argument(
         "--optimizer",
-        default="momentum",
-        help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs",
+        default=defaults["optimizer"],
+        metavar="NAME",
+        help=f"one of {', '.join(OPTIMIZERS)}",
     )
-    p.add_argument("--lr", type=float, help="learning rate (default depends on the optimizer)")
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--lr-decay", type=float, default=0.0, help="lr_k = lr / (1 + decay k)")
-    p.add_argument("--batch-size", type=_integer, default=32)
-    p.add_argument("--epochs", type=_integer, default=20)
-    p.add_argument("--l2", type=float, default=0.0, help="lambda of lambda/(2m) sum W^2")
-    p.add_argument("--dropout", type=float, default=0.0, help="probability of dropping a unit")
-    p.add_argument("--init", default="auto", help="weight initializer (default: He or Glorot)")
-    p.add_argument("--val-split", type=float, default=0.1, help="validation fraction")
-    p.add_argument(
+    train.add_argument(
+        "--lr",
+        type=_finite,
+        help=f"learning rate, positive, at most {MAX_LR:g} (default per optimizer: "
+        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+        + ")",
+    )
+    train.add_argument(
+        "--momentum",
+        type=_finite,
+        default=defaults["momentum"],
+        help="momentum of --optimizer momentum/nesterov, in [0, 1)",
+    )
+    train.add_argument(
+        "--lr-decay",
+        type=_finite,
+        default=defaults["lr_decay"],
+        help="lr_k = lr / (1 + decay k) at epoch k",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=_integer,
+        default=defaults["batch_size"],
+        metavar="N",
+        help="samples per gradient step",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_integer,
+        default=defaults["epochs"],
+        metavar="N",
+        help="passes over the training part",
+    )
+    train.add_argument(
+        "--l2",
+        type=_finite,
+        default=defaults["l2"],
+        metavar="LAMBDA",
+        help="weight penalty lambda/(2m) sum W^2, m training samples",
+    )
+    train.add_argument(
         "--early-stopping",
-        type=int,
+        type=_integer,
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without validation improvement",
     )
-    p.add_argument(
-        "--scale",
-        choices=["standard", "minmax", "max", "none"],
-        help="input scaling (default: max for 8-bit images, standard otherwise)",
+    train.add_argument("--resume", metavar="CHECKPOINT", help="checkpoint file to resume from")
+    output = p.add_argument_group("output")
+    output.add_argument("--out", metavar="DIR", help="output directory (default: runs/<timestamp>)")
+    output.add_argument("--quiet", action="store_true", help="no progress output")
+    json_option(output)
+    output.add_argument(
+        "--no-plots",
+        dest="plots",
+        action="store_false",
+        help="write no plots (they take a good part of a short run)",
     )
-    p.add_argument("--out", help="output directory (default runs/<timestamp>)")
-    p.add_argument("--resume", help="checkpoint file to resume from")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = command("evaluate", "evaluate a saved model on a data set's test part", _cmd_evaluate)
     p.add_argument("model", help="run directory or model file")
-    data_options(p, default_seed=None)  # None: the seed the model was trained with
+    data_options(p.add_argument_group("data"), default_seed=None)  # None: the model's seed
+    json_option(p.add_argument_group("output"))
 
     p = command(
         "predict", "predict classes of rows (.npy/.csv) or a digit image (.png)", _cmd_predict
     )
     p.add_argument("model", help="run directory or model file")
     p.add_argument("input", help=".npy or .csv rows, or a PNG image")
-    p.add_argument("--json", action="store_true")
+    json_option(p.add_argument_group("output"))
 
     p = command("gradcheck", "check an architecture's gradients numerically", _cmd_gradcheck)
-    p.add_argument("--layers", help="sizes, e.g. 4-5-3 (default)")
-    p.add_argument("--activation", default="sigmoid")
-    p.add_argument("--l2", type=float, default=0.1)
-    p.add_argument("--samples", type=int, default=8)
-    p.add_argument("--max-checks", type=int, default=200, help="entries checked per parameter")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    model = p.add_argument_group("model")
+    model.add_argument("--layers", metavar="SIZES", help="sizes, e.g. 4-5-3 (default: 4-5-3)")
+    model.add_argument(
+        "--activation", default="sigmoid", metavar="NAME", help=f"one of {activations}"
+    )
+    check = p.add_argument_group("check")
+    check.add_argument("--l2", type=_finite, default=0.1, metavar="LAMBDA", help="weight penalty")
+    check.add_argument("--samples", type=_at_least_one, default=8, help="random input rows")
+    check.add_argument(
+        "--max-checks", type=_at_least_one, default=200, help="entries checked per parameter"
+    )
+    check.add_argument("--seed", type=_non_negative, default=0, help="seed of weights and inputs")
+    json_option(p.add_argument_group("output"))
 
     p = command("info", "describe a saved model", _cmd_info)
     p.add_argument("model", help="run directory or model file")
-    p.add_argument("--json", action="store_true")
+    json_option(p.add_argument_group("output"))
 
     p = command("trace", "print every number of a training step of a worked example", _cmd_trace)
     p.add_argument("example", nargs="?", default="mazur", help="worked example (mazur)")
-    p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--steps", type=int, default=1, help="training steps to run (default 1)")
-    p.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    p.add_argument("--steps", type=_integer, default=1, help="training steps to run")
+    p.add_argument(
+        "--lr", type=_finite, default=0.5, help=f"learning rate, positive, at most {MAX_LR:g}"
+    )
     return parser
 
 
 def main(argv=None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # Output piped into `head` that stopped reading: end quietly, as Python's docs
+        # recommend, with the standard streams pointed at devnull so that the
+        # interpreter's final flush has nothing to complain about.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError):  # a stream without a file descriptor
+                pass
+        return 1
+
+
+def _main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -374,6 +564,8 @@ def main(argv=None) -> int:
         # Overflow in a diverging run is reported once, as the error below, not as warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return args.func(args)
+    except BrokenPipeError:
+        raise
     except (UsageError, ConfigError) as exc:
         if args.debug:
             raise

@@ -34,15 +34,31 @@ class ConfigError(ValueError):
     """A bad option value: the CLI reports it as a usage error (exit code 2)."""
 
 
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights became NaN or infinite; nothing was saved."""
+
+
+# Larger steps only diverge; the bound turns a typo (1e308, 1e30) into a refusal.
+MAX_LR = 1e4
+# 10^8 weights are 400 MB in float32, and training holds several copies (gradients,
+# optimizer state): more is a typo on a CPU, refused before anything is allocated.
+MAX_WEIGHTS = 10**8
+
+
 @dataclass
 class Config:
-    """Everything that defines a run; the defaults train a small MLP on digits in seconds."""
+    """Everything that defines a run; the defaults train a small MLP on digits in seconds.
+
+    The defaults (128 ReLU units, SGD with momentum 0.9 at lr 0.05, batches of 32,
+    30 epochs, l2 3.0) reach scikit-learn's default ``MLPClassifier`` on the digits
+    splits; ``benchmarks/defaults_vs_sklearn.py`` measures both.
+    """
 
     dataset: str = "digits"
     data_dir: str | None = None
     download: bool = False
     layers: str | None = None
-    activation: str = "relu"
+    activation: str = "relu"  # nn.MLP's default too
     output: str = "identity"
     loss: str = "cross_entropy"
     optimizer: str = "momentum"
@@ -50,8 +66,8 @@ class Config:
     momentum: float = 0.9
     lr_decay: float = 0.0
     batch_size: int = 32
-    epochs: int = 20
-    l2: float = 0.0
+    epochs: int = 30
+    l2: float = 3.0
     dropout: float = 0.0
     init: str = "auto"
     seed: int = 0
@@ -61,13 +77,26 @@ class Config:
     out: str | None = None
     resume: str | None = None
     quiet: bool = False
+    plots: bool = True
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first bad option and how to fix it."""
+        """Raise ``ConfigError`` naming the first bad option and how to fix it."""
+        floats = ("lr", "momentum", "lr_decay", "l2", "dropout", "val_split")
+        for name in floats:  # NaN passes no comparison below, inf some: refuse both first
+            value = getattr(self, name)
+            if value is not None and not (
+                isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value)
+            ):
+                option = "--" + name.replace("_", "-")
+                raise ConfigError(f"{option} must be a finite number, got {value!r}")
         checks = [
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
+            (self.seed >= 0, f"--seed must be a whole number >= 0, got {self.seed}"),
             (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
-            (self.lr is None or self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (
+                self.lr is None or 0 < self.lr <= MAX_LR,
+                f"--lr must be positive and at most {MAX_LR:g}, got {self.lr}",
+            ),
             (0 <= self.momentum < 1, f"--momentum must be in [0, 1), got {self.momentum}"),
             (self.lr_decay >= 0, f"--lr-decay must be >= 0, got {self.lr_decay}"),
             (self.l2 >= 0, f"--l2 must be >= 0, got {self.l2}"),
@@ -89,38 +118,77 @@ class Config:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
-        try:
-            nn.activation(self.activation)
-            nn.activation(self.output)
-            if self.init != "auto":
+        for option, name in (("--activation", self.activation), ("--output", self.output)):
+            try:
+                nn.activation(name)
+            except ValueError as exc:
+                raise ConfigError(f"{option}: {exc}") from None
+        if self.init != "auto":
+            try:
                 nn.init.get(self.init)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+            except ValueError as exc:
+                raise ConfigError(f"--init: {exc}") from None
 
 
-def parse_layers(spec: str | None, n_features: int, n_classes: int, default=(64,)) -> list[int]:
+def parse_layers(spec: str | None, n_features, n_classes, default=(64,)) -> list[int]:
     """Turn ``"784-256-128-10"`` (full) or ``"256-128"`` (hidden only) into layer sizes.
 
-    A spec is taken as complete when it starts with the number of features and
-    ends with the number of classes; otherwise its numbers are the hidden layers.
+    The rule never guesses. One number is one hidden layer. Two or more numbers
+    are the full sizes when they start with the number of features and end with
+    the number of classes, and the hidden sizes when they do neither. A spec that
+    does only one of the two (``64-128-11`` on 64 features and 10 classes, or
+    ``784-30-10`` on the 64-feature digits) contradicts the data and is refused,
+    naming the mismatch: hidden layers that happen to start with the feature count
+    or end with the class count are written as the full sizes (``64-64-32-10``).
+    With ``n_features=None`` the spec is taken as every size. Networks of more than
+    ``MAX_WEIGHTS`` weights are refused before anything is allocated.
     """
     if spec is None or str(spec).strip() == "":
-        hidden = list(default)
+        return [n_features, *default, n_classes]
+    parts = str(spec).replace(",", "-").split("-")
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        example = "4-5-3" if n_features is None else f"{n_features}-128-{n_classes}"
+        raise ConfigError(
+            f"malformed --layers {spec!r}: use sizes joined by '-', e.g. "
+            f"{example} or just the hidden sizes, e.g. 128-64"
+        ) from None
+    if min(sizes) < 1:
+        raise ConfigError(f"malformed --layers {spec!r}: every size must be a positive integer")
+    if n_features is None:  # no data to compare with: the spec is every size (gradcheck)
+        return _bounded(spec, sizes)
+    starts, ends = sizes[0] == n_features, sizes[-1] == n_classes
+    if len(sizes) == 1 or (not starts and not ends):
+        return _bounded(spec, [n_features, *sizes, n_classes])
+    if starts and ends:
+        return _bounded(spec, sizes)
+    full = "-".join(map(str, [n_features, *(sizes[1:-1] or [128]), n_classes]))
+    as_hidden = "-".join(map(str, [n_features, *sizes, n_classes]))
+    if starts:
+        problem = (
+            f"starts with the {n_features} input features but ends with {sizes[-1]}, "
+            f"and the data has {n_classes} classes"
+        )
     else:
-        parts = str(spec).replace(",", "-").split("-")
-        try:
-            sizes = [int(p) for p in parts]
-        except ValueError:
-            raise ConfigError(
-                f"malformed --layers {spec!r}: use sizes joined by '-', e.g. "
-                f"{n_features}-128-{n_classes} or just the hidden sizes, e.g. 128-64"
-            ) from None
-        if min(sizes) < 1:
-            raise ConfigError(f"malformed --layers {spec!r}: every size must be a positive integer")
-        if len(sizes) >= 2 and sizes[0] == n_features and sizes[-1] == n_classes:
-            return sizes
-        hidden = sizes
-    return [n_features, *hidden, n_classes]
+        problem = (
+            f"ends with the {n_classes} classes but starts with {sizes[0]}, "
+            f"and the data has {n_features} features"
+        )
+    raise ConfigError(
+        f"--layers {spec} {problem}: give the full sizes, e.g. {full}, or, if "
+        f"{'-'.join(map(str, sizes))} are all hidden layers, write {as_hidden}"
+    )
+
+
+def _bounded(spec, sizes: list[int]) -> list[int]:
+    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if weights > MAX_WEIGHTS:
+        raise ConfigError(
+            f"--layers {spec} makes a {'-'.join(map(str, sizes))} network of {weights:,} "
+            f"weights, more than the {MAX_WEIGHTS:,} this CPU library trains: use smaller layers"
+        )
+    return sizes
 
 
 def make_loss(name: str, n_classes: int):
@@ -239,8 +307,9 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
             cbs.append(training.EarlyStopping(patience=config.early_stopping))
         files["history"] = out_dir / "history.csv"
         files["checkpoint"] = out_dir / "checkpoint.npz"
+        guard = training.TerminateOnNonFinite()
         cbs += [
-            training.TerminateOnNonFinite(),
+            guard,
             training.CSVLogger(files["history"]),
             training.Checkpoint(files["checkpoint"]),
         ]
@@ -257,6 +326,11 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
             resume_from=config.resume,
         )
         history = hist.as_dict()
+        if guard.reason:  # one line, also under --quiet/--json, and no model of a diverged run
+            raise TrainingDiverged(
+                f"training diverged ({guard.reason}), no model written: lower the "
+                f"learning rate (it was {lr:g}) or scale the inputs"
+            )
     train_seconds = time.perf_counter() - started
     report = training.evaluate(model, X_test, test.y, loss=base_loss)
     metrics = {
@@ -277,7 +351,8 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
         class_names=list(train.class_names),
         metadata={"metrics": metrics, "config": _jsonable(asdict(config))},
     )
-    files.update(_plots(model, history, report, train, X_train, scaler, out_dir))
+    if config.plots:  # matplotlib is a good part of a short run's time: --no-plots skips it
+        files.update(_plots(model, history, report, train, X_train, scaler, out_dir))
     with atomic_write(out_dir / "metrics.json", "w", encoding="utf-8") as f:
         f.write(json.dumps(metrics, indent=2) + "\n")
     return RunResult(model, history, metrics, out_dir, files)

@@ -32,6 +32,7 @@ __all__ = [
     "lecun_normal",
     "torch_default",
     "get",
+    "available",
 ]
 
 
@@ -149,3 +150,13 @@ def get(name_or_fn):
     except KeyError:
         names = ", ".join(sorted(_BY_NAME))
         raise ValueError(f"unknown initializer {name_or_fn!r}; choose one of: {names}") from None
+
+
+def available() -> list[str]:
+    """The names ``get`` accepts, one per initializer (its aliases left out), in table order."""
+    seen, names = set(), []
+    for name, fn in _BY_NAME.items():
+        if fn not in seen:
+            seen.add(fn)
+            names.append(name)
+    return names

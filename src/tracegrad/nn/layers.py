@@ -185,7 +185,8 @@ class MLP(Sequential):
     sizes : sequence of int
         Units per layer, inputs first: ``[784, 30, 10]``.
     activation : str
-        Hidden activation: sigmoid, tanh, relu, leaky_relu, softplus.
+        Hidden activation: relu (the default, as in ``tracegrad train``), sigmoid,
+        tanh, leaky_relu, softplus.
     output : str
         Output activation: identity (logits, for ``cross_entropy``), sigmoid, softmax.
     init : str or callable
@@ -201,7 +202,7 @@ class MLP(Sequential):
     def __init__(
         self,
         sizes,
-        activation="sigmoid",
+        activation="relu",
         output="identity",
         init="auto",
         rng=None,

@@ -25,6 +25,11 @@ class TerminateOnNonFinite(Callback):
     next forward pass non-finite, which the loss functions refuse with an error.
     """
 
+    reason = None  # what and where, once it fired: for callers that must not save the weights
+
+    def on_train_begin(self, trainer) -> None:
+        self.reason = None
+
     def on_epoch_begin(self, trainer, epoch) -> None:
         self._model_state = trainer.model.state_dict()
         self._optimizer_state = trainer.optimizer.state_dict()
@@ -37,8 +42,9 @@ class TerminateOnNonFinite(Callback):
         trainer.model.load_state_dict(self._model_state)
         trainer.optimizer.load_state_dict(self._optimizer_state)
         trainer.stop_training = True
+        self.reason = f"{what} at epoch {trainer.epoch + 1}, batch {batch + 1}"
         trainer.stop_reason = (
-            f"non-finite training: {what} at epoch {trainer.epoch + 1}, batch {batch + 1}; "
+            f"non-finite training: {self.reason}; "
             f"the weights from the start of that epoch were restored. Lower the learning "
             f"rate (it was {trainer.optimizer.lr:g}) or scale the inputs"
         )

@@ -2,21 +2,47 @@
 
 from __future__ import annotations
 
+import math
+import shutil
 import sys
 
 from .callback import Callback
 
+# Short names keep an epoch's line, validation metrics included, within 80 columns.
+_SHORT = {"accuracy": "acc", "val_accuracy": "val_acc"}
 
-def format_logs(logs: dict) -> str:
-    """``loss 0.1234  accuracy 0.9612  val_loss 0.1301  lr 0.1  1.2s``"""
-    parts = [
-        f"{key} {value:.3g}" if key == "lr" else f"{key} {value:.4f}"
-        for key, value in logs.items()
-        if key != "epoch_time"
+
+def _value(key: str, value) -> str:
+    if "accuracy" in key:
+        return f"{100 * value:.2f}%"
+    if not math.isfinite(value) or abs(value) >= 1000:
+        return f"{value:.3g}"
+    return f"{value:.4f}"
+
+
+def format_logs(logs: dict, width: int | None = None, prefix: str = "") -> str:
+    """``loss 0.1234  acc 96.12%  val_loss 0.1301  val_acc 95.83%  lr 0.1  1.2s``
+
+    Losses get four decimals, accuracies are percentages with two. With ``width``
+    the line is made to fit: first with single spaces between the entries, then
+    without the epoch time, then without the learning rate; metrics are never cut.
+    """
+    shown = [(k, v) for k, v in logs.items() if k not in ("lr", "epoch_time")]
+    metrics = [f"{_SHORT.get(k, k)} {_value(k, v)}" for k, v in shown]
+    lr = [f"lr {logs['lr']:.3g}"] if "lr" in logs else []
+    seconds = [f"{logs['epoch_time']:.1f}s"] if "epoch_time" in logs else []
+    head = [prefix] if prefix else []
+    tries = [
+        ("  ", metrics + lr + seconds),
+        (" ", metrics + lr + seconds),
+        (" ", metrics + lr),
+        (" ", metrics),
     ]
-    if "epoch_time" in logs:
-        parts.append(f"{logs['epoch_time']:.1f}s")
-    return "  ".join(parts)
+    for sep, parts in tries:
+        line = sep.join(head + parts)
+        if width is None or len(line) <= width:
+            return line
+    return line
 
 
 class ProgressBar(Callback):
@@ -28,20 +54,26 @@ class ProgressBar(Callback):
         Where to write; ``sys.stderr`` by default, so results on stdout stay clean.
     quiet : bool
         Only the one-line summary per epoch, even on a terminal.
+    width : int
+        The most columns an epoch's summary line takes (less on a narrower terminal).
 
     On a terminal each epoch gets a tqdm bar with the running mean loss and
-    the samples per second; on anything else (a log file, a CI log, a pipe)
-    each epoch writes one line, because redrawn bars would fill it with noise.
+    the samples per second, replaced at the end of the epoch by its summary
+    line; on anything else (a log file, a CI log, a pipe) each epoch writes
+    only that line, because redrawn bars would fill it with noise.
     """
 
-    def __init__(self, stream=None, quiet: bool = False):
-        self.stream, self.quiet = stream, quiet
+    def __init__(self, stream=None, quiet: bool = False, width: int = 80):
+        self.stream, self.quiet, self.width = stream, quiet, width
         self._bar = None
 
     def on_train_begin(self, trainer) -> None:
         self._out = self.stream if self.stream is not None else sys.stderr
         isatty = getattr(self._out, "isatty", None)
         self._live = not self.quiet and callable(isatty) and isatty()
+        self._columns = self.width
+        if self._live:
+            self._columns = min(self.width, shutil.get_terminal_size((self.width, 24)).columns)
 
     def on_epoch_begin(self, trainer, epoch) -> None:
         if not self._live:
@@ -56,7 +88,8 @@ class ProgressBar(Callback):
             unit="sample",
             unit_scale=True,
             file=self._out,
-            dynamic_ncols=True,
+            ncols=self._columns,
+            leave=False,  # the summary line below takes its place
         )
         self._loss_sum, self._seen = 0.0, 0
 
@@ -69,12 +102,11 @@ class ProgressBar(Callback):
         self._bar.update(logs["size"])
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
-        summary = format_logs(logs)
-        if self._bar is not None:
-            self._bar.set_postfix_str(summary, refresh=True)
-            self._close()
-        else:
-            print(f"epoch {epoch + 1}/{trainer.epochs}  {summary}", file=self._out, flush=True)
+        self._close()
+        digits = len(str(trainer.epochs))  # the same layout on every line of a run
+        prefix = f"epoch {epoch + 1:>{digits}}/{trainer.epochs}"
+        line = format_logs(logs, width=self._columns, prefix=prefix)
+        print(line, file=self._out, flush=True)
 
     def on_train_end(self, trainer) -> None:
         self._close()
