@@ -70,7 +70,7 @@ def read_image(path, n_features: int, pixel_max: float | None = None) -> np.ndar
             "give .npy or .csv rows instead"
         )
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             grey = img.convert("L").resize((side, side), Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"cannot read image {Path(path).name}: {exc}") from None
@@ -79,3 +79,37 @@ def read_image(path, n_features: int, pixel_max: float | None = None) -> np.ndar
         pixels = 1.0 - pixels
     top = pixel_max if pixel_max is not None else (16.0 if side == 8 else 255.0)
     return (pixels * top).reshape(-1)
+
+
+def open_image(path):
+    """``PIL.Image.open(path)`` once the header's size is within ``MAX_IMAGE_PIXELS``.
+
+    Opening reads only the header, so a decompression bomb (a small PNG that
+    declares 100,000 x 100,000 pixels) is refused here, before any decoding.
+    """
+    import warnings
+
+    from PIL import Image
+
+    from . import limits
+
+    limit = limits.get("MAX_IMAGE_PIXELS")
+    with warnings.catch_warnings():
+        # PIL warns above its own limit and raises above twice it: both become our refusal.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(path)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise ValueError(_too_many_pixels(path, "more pixels than PIL admits", limit)) from None
+    if img.width * img.height > limit:
+        img.close()
+        raise ValueError(_too_many_pixels(path, f"{img.width}x{img.height} pixels", limit))
+    return img
+
+
+def _too_many_pixels(path, size: str, limit: int) -> str:
+    return (
+        f"cannot read image {Path(path).name}: it declares {size}, over the limit of "
+        f"{limit:,} pixels (raise it with TRACEGRAD_MAX_IMAGE_PIXELS); give a picture "
+        "of about the model's input size"
+    )
