@@ -9,6 +9,7 @@ the mapping is visible and travels with the model. Files are read with
 from __future__ import annotations
 
 import csv
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -159,10 +160,13 @@ def _read_csv(path: Path, label_column):
     label_chars = limits.get("MAX_LABEL_CHARS")
     row_bytes = 4 * len(others) + 4 * (label_chars + 1)
     try:
-        with text_lines(path, row_bytes) as lines:
-            X = np.loadtxt(lines, dtype=np.float32, usecols=others, ndmin=2, **common)
-        with text_lines(path, row_bytes) as lines:
-            y = np.loadtxt(lines, dtype=f"U{label_chars + 1}", usecols=[column], ndmin=1, **common)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": refused below
+            with text_lines(path, row_bytes) as lines:
+                X = np.loadtxt(lines, dtype=np.float32, usecols=others, ndmin=2, **common)
+            with text_lines(path, row_bytes) as lines:
+                label_dtype = f"U{label_chars + 1}"  # longer labels are refused below
+                y = np.loadtxt(lines, dtype=label_dtype, usecols=[column], ndmin=1, **common)
     except FileLimitError:
         raise
     except ValueError as error:
@@ -170,6 +174,8 @@ def _read_csv(path: Path, label_column):
             f"{path}: {error}. Every column except the label must hold numbers, with the "
             "same number of columns in each row"
         ) from None
+    if len(X) == 0:
+        raise ValueError(f"{path} has no data rows: add samples below the header")
     longest = int(np.char.str_len(y).max(initial=0))
     if longest > label_chars:
         raise FileLimitError(
