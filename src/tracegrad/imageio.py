@@ -21,7 +21,9 @@ def read_input(path, n_features: int, pixel_max: float | None = None) -> np.ndar
         raise FileNotFoundError(f"input file {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        X = np.load(path, allow_pickle=False)
+        from .bounded import load_npy  # the header checked against the file and the limits
+
+        X = load_npy(path)
     elif suffix == ".csv":
         X = _read_csv(path)
     elif suffix in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
