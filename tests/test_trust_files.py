@@ -148,6 +148,14 @@ def model_with_forged_entry(tmp):
     (tmp / "model.npz").write_bytes(H.zip_archive(entries))
 
 
+def model_with_padded_config(tmp):
+    """A model whose JSON configuration is 2 MB of spaces, then the real one (valid JSON)."""
+    model_file(tmp)
+    arrays = dict(np.load(tmp / "model.npz"))
+    arrays["config"] = np.concatenate([np.full(2 << 20, ord(" "), np.uint8), arrays["config"]])
+    np.savez(tmp / "model.npz", **arrays)
+
+
 CLI_CASES = [
     # --- data .npz given to --dataset
     Hostile(Case("npz-zip-bomb", train("b.npz"), 1, "over the limit", ["run"]),
@@ -200,6 +208,8 @@ CLI_CASES = [
             model_with_forged_entry),
     Hostile(Case("model-deflate-bomb", ["info", "{tmp}/b.npz"], 1, "compressed entries"),
             write("b.npz", lambda: H.npz_bomb((560000, 784)))),
+    Hostile(Case("model-huge-json", ["info", "{tmp}/model.npz"], 1, "TRACEGRAD_MAX_JSON_BYTES"),
+            model_with_padded_config, env={"TRACEGRAD_MAX_JSON_BYTES": "1M"}),
     # --- images given to predict
     Hostile(Case("png-100000x100000", ["predict", "{tmp}/model.npz", "{tmp}/b.png"], 1,
                  "over the limit of 50,000,000 pixels"),
@@ -210,6 +220,9 @@ CLI_CASES = [
     Hostile(Case("predict-forged-npy", ["predict", "{tmp}/model.npz", "{tmp}/f.npy"], 1,
                  "over the limit"),
             with_model("f.npy", forged_npy((10**9, 784)))),
+    Hostile(Case("predict-csv-third-line-long", ["predict", "{tmp}/model.npz", "{tmp}/l.csv"], 1,
+                 "line 3 is longer than"),
+            with_model("l.csv", lambda: b"0,1\n1,0\n" + long_line())),
     Hostile(Case("predict-csv-one-line", ["predict", "{tmp}/model.npz", "{tmp}/l.csv"], 1,
                  "longer than 1,048,576 characters"),
             with_model("l.csv", long_line)),
@@ -241,7 +254,7 @@ READ_IDX = "from tracegrad.datasets import idx; idx.read_idx({path!r})"
 def download(url, size):
     """Code that downloads ``url`` (a Python expression) expecting ``size`` bytes."""
     return (
-        "from tracegrad.datasets.download import download_file\n"
+        "import os\nfrom tracegrad.datasets.download import download_file\n"
         f"download_file([{url}], 'out/file.gz', '0' * 64, {size}, progress=False)"
     )
 
@@ -283,6 +296,11 @@ PY_CASES = [
                  "MAX_DOWNLOAD_BYTES", ["out/file.gz"]),
             lambda tmp: (tmp / "out").mkdir(), env={"TRACEGRAD_MAX_DOWNLOAD_BYTES": "4M"},
             python=True),
+    Hostile(Case("download-announced-too-big", [download("'file://' + os.path.abspath('big')",
+                                                          None)], 1,
+                 "announces 5242880 bytes, over the limit", ["out/file.gz"]),
+            lambda tmp: [(tmp / "out").mkdir(), (tmp / "big").write_bytes(bytes(5 << 20))],
+            env={"TRACEGRAD_MAX_DOWNLOAD_BYTES": "1M"}, python=True),
     Hostile(Case("download-dev-zero", [download("'file:///dev/zero'", 1000)], 1,
                  "announces 0 bytes, expected 1000", ["out/file.gz"]),
             lambda tmp: (tmp / "out").mkdir(), python=True),
@@ -299,6 +317,22 @@ def test_hostile_input_to_a_reader_is_refused_in_little_memory(hostile, tmp_path
     assert peak < PEAK_MB, f"the refusal used {peak:.0f} MB"
     if hostile.case.id.startswith("download"):  # no partial file either, under any name
         assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_zip64_end_records_are_read(tmp_path, monkeypatch):
+    import zipfile
+
+    from tracegrad.bounded import FileLimitError, load_npz
+
+    # zipfile writes zip64 end records past ZIP64_LIMIT, read when the archive is written.
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 100)
+    X = np.arange(200.0).reshape(20, 10)
+    np.savez(tmp_path / "d.npz", X=X, y=np.arange(20))
+    assert b"PK\x06\x06" in (tmp_path / "d.npz").read_bytes()
+    np.testing.assert_array_equal(load_npz(tmp_path / "d.npz")["X"], X)
+    monkeypatch.setattr(limits, "MAX_ARCHIVE_ENTRIES", 1)
+    with pytest.raises(FileLimitError, match="2 entries"):
+        load_npz(tmp_path / "d.npz")
 
 
 # --- the limits still admit real data ---------------------------------------------------

@@ -46,18 +46,22 @@ def read_input(path, n_features: int, pixel_max: float | None = None) -> np.ndar
 
 
 def _read_csv(path: Path) -> np.ndarray:
+    from .bounded import FileLimitError, text_lines
     from .datasets.files import csv_layout  # the same delimiter and header rules as training
 
-    delimiter, header, _ = csv_layout(path)
+    delimiter, header, rows = csv_layout(path)
     try:
-        return np.loadtxt(
-            path,
-            delimiter=delimiter,
-            skiprows=int(header),
-            dtype=np.float32,
-            ndmin=2,
-            encoding="utf-8-sig",
-        )
+        with text_lines(path, row_bytes=4 * len(rows[0])) as lines:  # bounded lines and rows
+            return np.loadtxt(
+                lines,
+                delimiter=delimiter,
+                skiprows=int(header),
+                dtype=np.float32,
+                ndmin=2,
+                encoding="utf-8-sig",
+            )
+    except FileLimitError:
+        raise
     except ValueError as exc:
         raise ValueError(f"{path.name}: not a numeric CSV file ({exc})") from None
 

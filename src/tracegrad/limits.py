@@ -31,6 +31,10 @@ MAX_ARCHIVE_ENTRIES = 1024
 #: Bytes of one zip's central directory (the list of entries), read in one go.
 MAX_ZIP_DIRECTORY_BYTES = 1 << 20
 
+#: Bytes of one JSON entry of a model file or checkpoint (configuration,
+#: metadata, history): a few KB in practice; parsed JSON takes ~30x its text.
+MAX_JSON_BYTES = 16 << 20
+
 #: Characters in one line of a CSV file (784 pixels as text take about 3,000).
 MAX_LINE_CHARS = 1 << 20
 

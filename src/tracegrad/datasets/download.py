@@ -95,6 +95,11 @@ def _download_one(url, dest: Path, sha256: str, size, progress: bool, timeout) -
             # The bytes written are capped as they arrive: a server (or a file:// URL
             # such as /dev/zero) that sends more can never fill the disk.
             cap = size if size is not None else limits.get("MAX_DOWNLOAD_BYTES")
+            if announced is not None and announced > cap:
+                raise CorruptDatasetError(
+                    f"the server announces {announced} bytes, over the limit MAX_DOWNLOAD_BYTES"
+                    f" of {cap} for a file of unknown size"
+                )
             total = announced if announced is not None else size
             written = 0
             bar = tqdm(

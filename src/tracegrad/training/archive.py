@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from ..atomic import atomic_write
 from ..bounded import load_npz
 
@@ -38,6 +39,11 @@ def unpack_json(array: np.ndarray, what: str):
     """Decode an array written by :func:`pack_json`; ValueError names ``what`` if it cannot."""
     if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim != 1:
         raise ValueError(f"{what} is not a JSON entry (a 1-D uint8 array)")
+    # Parsed JSON takes many times its text in memory (a list of numbers: ~30x).
+    if array.size > limits.get("MAX_JSON_BYTES"):
+        raise ValueError(
+            f"{what} " + limits.over_limit("holds JSON text of", array.size, "MAX_JSON_BYTES")
+        )
     try:
         return json.loads(array.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
