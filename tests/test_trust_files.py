@@ -57,6 +57,8 @@ def run_bounded(tmp: Path, args, env=None, python=False, timeout=120):
     """Run ``tracegrad ARGS`` (or the Python code ``args[0]``) capped; (process, peak MB)."""
     peak = tmp / ".peak"
     full_env = dict(os.environ, TRUST_AS_CAP=str(AS_CAP), TRUST_FSIZE=str(FSIZE_CAP))
+    # One BLAS thread: on a many-core machine each thread's buffers reserve address space.
+    full_env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     full_env.update(TRUST_PEAK=str(peak), **(env or {}))
     mode = ["py", *args] if python else ["cli", *map(str, args)]
     proc = subprocess.run(

@@ -194,7 +194,8 @@ def load_npz(path, names=None, compressed_ok: bool = True) -> dict:
             wanted = {i.filename[:-4]: i for i in infos if i.filename.endswith(".npy")}
             wanted.update({i.filename: i for i in infos if not i.filename.endswith(".npy")})
             if names is not None:
-                wanted = {k: v for k, v in wanted.items() if k in set(names)}
+                names = set(names)
+                wanted = {k: v for k, v in wanted.items() if k in names}
             budget = limits.get("MAX_ARRAY_BYTES")
             # Every header first, so an over-budget file is refused before anything inflates.
             for name, info in wanted.items():
@@ -238,12 +239,10 @@ def text_lines(path, row_bytes: int):
                 )
             if number > max_lines:
                 raise FileLimitError(
-                    f"{path}: "
-                    + limits.over_limit(
-                        f"more than {max_lines:,} rows of {row_bytes:,} bytes need over",
-                        budget,
-                        "MAX_ARRAY_BYTES",
-                    )
+                    f"{path} has more than {max_lines:,} rows, which at {row_bytes:,} bytes "
+                    f"each take more than the limit of {limits.describe_bytes(budget)}; if the "
+                    "file is genuine, raise it with the environment variable "
+                    "TRACEGRAD_MAX_ARRAY_BYTES"
                 )
             yield line
 
