@@ -157,6 +157,30 @@ def _cmd_predict(args) -> int:
     return 0
 
 
+def _check_gradcheck_size(args, sizes) -> None:
+    # Bounds from tracegrad.limits, checked before anything is allocated: a few
+    # samples and entries check the gradient code as well as a hundred million.
+    from . import limits
+
+    for option, value, name in [
+        ("--samples", args.samples, "GRADCHECK_MAX_SAMPLES"),
+        ("--max-checks", args.max_checks, "GRADCHECK_MAX_CHECKS"),
+    ]:
+        if not 1 <= value <= limits.get(name):
+            raise UsageError(
+                f"{option} must be between 1 and {limits.get(name):,} "
+                f"(the limit TRACEGRAD_{name}), got {value}"
+            )
+    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    values = weights + args.samples * sum(sizes)
+    if values > limits.get("GRADCHECK_MAX_VALUES"):
+        raise UsageError(
+            f"--layers {'-'.join(map(str, sizes))} with --samples {args.samples} needs "
+            f"{values:,} float64 values, over the limit of {limits.get('GRADCHECK_MAX_VALUES'):,}: "
+            "check a smaller network of the same shape, which runs the same code"
+        )
+
+
 def _cmd_gradcheck(args) -> int:
     from . import losses, nn
     from .checking import check_model_gradients
@@ -165,6 +189,7 @@ def _cmd_gradcheck(args) -> int:
     sizes = parse_layers(args.layers, None, None) if args.layers else [4, 5, 3]
     if len(sizes) < 2:
         raise UsageError("--layers needs at least an input and an output size, e.g. 4-5-3")
+    _check_gradcheck_size(args, sizes)
     rng = np.random.default_rng(args.seed)
     model = nn.MLP(sizes, activation=args.activation, rng=rng, dtype=np.float64)
     X = rng.normal(size=(args.samples, sizes[0]))

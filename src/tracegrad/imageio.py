@@ -21,7 +21,9 @@ def read_input(
         raise FileNotFoundError(f"input file {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        X = np.load(path, allow_pickle=False)
+        from .bounded import load_npy  # the header checked against the file and the limits
+
+        X = load_npy(path)
     elif suffix == ".csv":
         X = _read_csv(path)
     elif suffix in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
@@ -44,24 +46,26 @@ def read_input(
 
 
 def _read_csv(path: Path) -> np.ndarray:
+    from .bounded import FileLimitError, text_lines
     from .datasets.files import csv_layout  # the same delimiter and header rules as training
 
-    delimiter, header, _ = csv_layout(path)
+    delimiter, header, rows = csv_layout(path)
     try:
-        return np.loadtxt(
-            path,
-            delimiter=delimiter,
-            skiprows=int(header),
-            dtype=np.float32,
-            ndmin=2,
-            encoding="utf-8-sig",
-        )
+        with text_lines(path, row_bytes=4 * len(rows[0])) as lines:  # bounded lines and rows
+            return np.loadtxt(
+                lines,
+                delimiter=delimiter,
+                skiprows=int(header),
+                dtype=np.float32,
+                ndmin=2,
+                encoding="utf-8-sig",
+            )
+    except FileLimitError:
+        raise
     except ValueError as exc:
         raise ValueError(f"{path.name}: not a numeric CSV file ({exc})") from None
 
 
-# Pictures larger than this are refused before decoding (a 12 MP photo is 4000x3000).
-MAX_IMAGE_PIXELS = 50_000_000
 # Larger pictures are shrunk while decoding: the preparation ends at 32x32 at most.
 _WORKING_SIDE = 1024
 
@@ -109,25 +113,17 @@ def read_image(
 def _decode(path: Path):
     """The picture at ``path``, decoded at most about 1024 pixels a side, or ValueError."""
     import struct
-    import warnings
     import zlib
 
     from PIL import Image, ImageOps
 
-    too_large = (
-        f"image {path.name} has more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
-        "shrink it first"
-    )
+    from . import limits
+
     try:
-        with warnings.catch_warnings():  # Pillow's bomb warning becomes a refusal, not a line
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-        with img:
+        with open_image(path) as img:  # refuses bombs from the header, before decoding
             width, height = img.size
             if width < 1 or height < 1:
                 raise ValueError(f"image {path.name} is empty ({width}x{height} pixels)")
-            if width * height > MAX_IMAGE_PIXELS:
-                raise ValueError(too_large)
             img.draft(None, (_WORKING_SIDE, _WORKING_SIDE))  # JPEG: decode at reduced size
             img.load()
             if max(img.size) > 2 * _WORKING_SIDE:
@@ -136,8 +132,43 @@ def _decode(path: Path):
             # loaded image, so this copy is what leaves the block.
             return ImageOps.exif_transpose(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValueError(too_large) from None
+        limit = limits.get("MAX_IMAGE_PIXELS")
+        raise ValueError(_too_many_pixels(path, "more pixels than PIL admits", limit)) from None
     except (OSError, SyntaxError, EOFError, struct.error, zlib.error) as exc:
         raise ValueError(
             f"cannot read image {path.name} ({exc}); give a PNG, JPEG, BMP or GIF file"
         ) from None
+
+
+def open_image(path):
+    """``PIL.Image.open(path)`` once the header's size is within ``MAX_IMAGE_PIXELS``.
+
+    Opening reads only the header, so a decompression bomb (a small PNG that
+    declares 100,000 x 100,000 pixels) is refused here, before any decoding.
+    """
+    import warnings
+
+    from PIL import Image
+
+    from . import limits
+
+    limit = limits.get("MAX_IMAGE_PIXELS")
+    with warnings.catch_warnings():
+        # PIL warns above its own limit and raises above twice it: both become our refusal.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(path)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise ValueError(_too_many_pixels(path, "more pixels than PIL admits", limit)) from None
+    if img.width * img.height > limit:
+        img.close()
+        raise ValueError(_too_many_pixels(path, f"{img.width}x{img.height} pixels", limit))
+    return img
+
+
+def _too_many_pixels(path, size: str, limit: int) -> str:
+    return (
+        f"cannot read image {Path(path).name}: it declares {size}, over the limit of "
+        f"{limit:,} pixels (raise it with TRACEGRAD_MAX_IMAGE_PIXELS); give a picture "
+        "of about the model's input size"
+    )

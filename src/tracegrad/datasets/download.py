@@ -11,6 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from .. import limits
 from .base import CorruptDatasetError
 
 _CHUNK = 1 << 16
@@ -34,7 +35,9 @@ def download_file(
     sha256 : str
         Expected SHA-256 hex digest.
     size : int, optional
-        Expected size in bytes, for the progress bar when the server sends none.
+        Expected size in bytes. A server announcing another size is skipped
+        before anything is written, and a download is cut off as soon as it
+        passes ``size``. Without it, at most ``tracegrad.limits.MAX_DOWNLOAD_BYTES``.
     progress : bool
         Show a tqdm progress bar (only when stderr is a terminal).
     timeout : float
@@ -48,7 +51,8 @@ def download_file(
     Raises
     ------
     DownloadError
-        If every URL failed; the message lists each URL with its error.
+        If every URL failed; the one-line message lists each URL with its error.
+        No partial file is left behind.
     """
     import http.client
 
@@ -62,10 +66,10 @@ def download_file(
         # ValueError covers a bad checksum (CorruptDatasetError) and a malformed
         # URL; http.client errors such as IncompleteRead are not OSErrors.
         except (OSError, ValueError, http.client.HTTPException) as error:
-            failures.append(f"  {url}: {type(error).__name__}: {error}")
-    tried = "\n".join(failures)
+            failures.append(f"{url} ({type(error).__name__}: {' '.join(str(error).split())})")
+    # One line: the CLI shows errors as a single line.
     raise DownloadError(
-        f"could not download {dest.name}; tried:\n{tried}\n"
+        f"could not download {dest.name}; tried {'; '.join(failures)}. "
         f"Fix: check the network connection, or fetch the file by hand into {dest.parent} "
         "and load it with --data-dir"
     )
@@ -83,7 +87,21 @@ def _download_one(url, dest: Path, sha256: str, size, progress: bool, timeout) -
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as r:
             length = r.headers.get("Content-Length")
-            total = int(length) if length else size
+            announced = int(length) if length and length.isdigit() else None
+            if size is not None and announced not in (None, size):
+                raise CorruptDatasetError(
+                    f"the server announces {announced} bytes, expected {size}"
+                )
+            # The bytes written are capped as they arrive: a server (or a file:// URL
+            # such as /dev/zero) that sends more can never fill the disk.
+            cap = size if size is not None else limits.get("MAX_DOWNLOAD_BYTES")
+            if announced is not None and announced > cap:
+                raise CorruptDatasetError(
+                    f"the server announces {announced} bytes, over the limit MAX_DOWNLOAD_BYTES"
+                    f" of {cap} for a file of unknown size"
+                )
+            total = announced if announced is not None else size
+            written = 0
             bar = tqdm(
                 total=total,
                 unit="B",
@@ -94,9 +112,19 @@ def _download_one(url, dest: Path, sha256: str, size, progress: bool, timeout) -
             )
             with bar:
                 for chunk in iter(lambda: r.read(_CHUNK), b""):
+                    written += len(chunk)
+                    if written > cap:
+                        raise CorruptDatasetError(
+                            f"the server sent more than the {size} bytes expected; stopped there"
+                            if size is not None
+                            else f"the server sent more than {cap} bytes (the limit "
+                            "MAX_DOWNLOAD_BYTES for a file of unknown size); stopped there"
+                        )
                     digest.update(chunk)
                     out.write(chunk)
                     bar.update(len(chunk))
+            if size is not None and written != size:
+                raise CorruptDatasetError(f"the download stopped at {written} of {size} bytes")
             out.flush()
             os.fsync(out.fileno())
         if digest.hexdigest() != sha256:

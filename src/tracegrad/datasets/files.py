@@ -9,10 +9,14 @@ the mapping is visible and travels with the model. Files are read with
 from __future__ import annotations
 
 import csv
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .. import limits
+from ..bounded import FileLimitError, load_npy, load_npz, text_lines
 from .base import Dataset
 
 LABEL_NAMES = ("label", "labels", "target", "y", "class")
@@ -99,31 +103,25 @@ def encode_labels(values, source: str = "labels"):
 
 
 def _read_npz(path: Path):
-    with np.load(path, allow_pickle=False) as data:
-        missing = {"X", "y"} - set(data.files)
-        if missing:
-            raise ValueError(
-                f"{path} holds arrays {sorted(data.files)} but needs X and y; save it with "
-                "numpy.savez(path, X=X, y=y)"
-            )
-        try:
-            X, y = data["X"], data["y"]
-            names = data["class_names"] if "class_names" in data.files else None
-        except ValueError as error:
-            raise ValueError(
-                f"{path}: {error}. tracegrad never unpickles data files; save plain numeric "
-                "arrays (and class_names as a str array) instead of Python objects"
-            ) from None
-    return X, y, None if names is None else [str(n) for n in names]
+    # Only X, y and class_names are inflated, each after its declared size is checked.
+    try:
+        data = load_npz(path, names=("X", "y", "class_names"))
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise ValueError(f"{path} is not a readable .npz archive ({error})") from None
+    missing = {"X", "y"} - set(data)
+    if missing:
+        with np.load(path, allow_pickle=False) as listing:  # the names only; nothing is read
+            found = sorted(listing.files)
+        raise ValueError(
+            f"{path} holds arrays {found} but needs X and y; save it with "
+            "numpy.savez(path, X=X, y=y)"
+        )
+    names = data.get("class_names")
+    return data["X"], data["y"], None if names is None else [str(n) for n in names]
 
 
 def _read_npy(path: Path, label_column):
-    try:
-        data = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise ValueError(
-            f"{path}: {error}. tracegrad never unpickles data files; save a numeric array"
-        ) from None
+    data = load_npy(path)  # its header checked against the file's size and the limits
     if data.ndim != 2 or data.shape[1] < 2:
         raise ValueError(
             f"{path} holds an array of shape {data.shape}: expected 2-D with the features and "
@@ -139,8 +137,8 @@ def _read_npy(path: Path, label_column):
 def csv_layout(path, label_column=None) -> tuple[str, bool, list]:
     """The delimiter of a CSV file (comma, semicolon or tab), whether it has a header row,
     and its first rows as read with that delimiter."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        first_lines = [f.readline(), f.readline()]
+    with text_lines(path, row_bytes=1) as lines:  # bounded: a 100 MB line is refused
+        first_lines = [next(lines, ""), next(lines, "")]
     if not first_lines[0].strip():
         raise ValueError(f"{path} is empty")
     delimiter = max(",;\t", key=first_lines[0].count)
@@ -157,14 +155,34 @@ def _read_csv(path: Path, label_column):
     column = _label_index(names, label_column, n_columns, path)
     others = [i for i in range(n_columns) if i != column]
     common = dict(delimiter=delimiter, skiprows=int(header), quotechar='"', encoding="utf-8-sig")
+    # Lines are read with bounded lengths and counted, so the rows (float32 features
+    # and a label of up to MAX_LABEL_CHARS) stay within MAX_ARRAY_BYTES.
+    label_chars = limits.get("MAX_LABEL_CHARS")
+    row_bytes = 4 * len(others) + 4 * (label_chars + 1)
     try:
-        X = np.loadtxt(path, dtype=np.float32, usecols=others, ndmin=2, **common)
-        y = np.loadtxt(path, dtype=str, usecols=[column], ndmin=1, **common)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": refused below
+            with text_lines(path, row_bytes) as lines:
+                X = np.loadtxt(lines, dtype=np.float32, usecols=others, ndmin=2, **common)
+            with text_lines(path, row_bytes) as lines:
+                label_dtype = f"U{label_chars + 1}"  # longer labels are refused below
+                y = np.loadtxt(lines, dtype=label_dtype, usecols=[column], ndmin=1, **common)
+    except FileLimitError:
+        raise
     except ValueError as error:
         raise ValueError(
             f"{path}: {error}. Every column except the label must hold numbers, with the "
             "same number of columns in each row"
         ) from None
+    if len(X) == 0:
+        raise ValueError(f"{path} has no data rows: add samples below the header")
+    longest = int(np.char.str_len(y).max(initial=0))
+    if longest > label_chars:
+        raise FileLimitError(
+            f"{path}: a label is longer than {label_chars} characters (MAX_LABEL_CHARS): pick "
+            "the right label column, or raise the limit with TRACEGRAD_MAX_LABEL_CHARS"
+        )
+    y = y.astype(f"U{max(longest, 1)}")
     where = f"column {names[column]!r}" if header else f"column {column}"
     return X, y, where
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 import zlib
@@ -17,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from .base import CorruptDatasetError
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 _UBYTE = 0x08
+_CHUNK = 1 << 20
 
 # (resolved path, mtime_ns, size) -> SHA-256 hex digest of files already hashed
 # in this process, so loading MNIST twice does not rehash 10-26 MB each time.
@@ -46,23 +49,32 @@ def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
     Raises
     ------
     CorruptDatasetError
-        If the file is not valid gzip, has a bad magic number, or is shorter
-        or longer than its header promises.
+        If the file is not valid gzip, has a bad magic number, is shorter
+        or longer than its header promises, or its header promises more
+        than ``tracegrad.limits.MAX_ARRAY_BYTES`` (checked before reading on).
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise CorruptDatasetError(
-                f"{path} is not a complete gzip file ({error}); it is probably truncated: "
-                "delete it and download it again"
-            ) from None
-    if len(raw) < 4:
-        raise CorruptDatasetError(f"{path} holds {len(raw)} bytes: too short for an IDX header")
-    zero, type_code, ndim = struct.unpack(">HBB", raw[:4])
-    magic = struct.unpack(">I", raw[:4])[0]
+    # Streamed: the header is checked before anything is allocated, and no more
+    # than it promises (plus one byte, to notice a longer file) is ever inflated.
+    if path.suffix != ".gz":
+        with open(path, "rb") as f:
+            return _read_idx_stream(f, path, expected_magic)
+    try:
+        with gzip.open(path, "rb") as f:
+            return _read_idx_stream(f, path, expected_magic)
+    except (OSError, EOFError, zlib.error) as error:
+        raise CorruptDatasetError(
+            f"{path} is not a complete gzip file ({error}); it is probably truncated: "
+            "delete it and download it again"
+        ) from None
+
+
+def _read_idx_stream(f, path: Path, expected_magic) -> np.ndarray:
+    head = f.read(4)
+    if len(head) < 4:
+        raise CorruptDatasetError(f"{path} holds {len(head)} bytes: too short for an IDX header")
+    zero, type_code, ndim = struct.unpack(">HBB", head)
+    magic = struct.unpack(">I", head)[0]
     if zero != 0 or (expected_magic is not None and magic != expected_magic):
         wanted = "" if expected_magic is None else f" (expected {expected_magic})"
         raise CorruptDatasetError(
@@ -74,17 +86,40 @@ def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
             f"{path} stores IDX type code 0x{type_code:02x}; only unsigned bytes (0x08) "
             "are supported, as used by MNIST and Fashion-MNIST"
         )
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise CorruptDatasetError(f"{path} ends inside its header: the file is truncated")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = header + int(np.prod(shape, dtype=np.int64))
-    if len(raw) != expected:
+    shape = struct.unpack(f">{ndim}I", dims)
+    count = math.prod(shape)  # a Python int: huge dimensions must not wrap around
+    # Pixels become float32 when loaded, hence 4 bytes each.
+    if 4 * count > limits.get("MAX_ARRAY_BYTES"):
         raise CorruptDatasetError(
-            f"{path} holds {len(raw)} bytes (decompressed) but its header {shape} promises "
-            f"{expected}: the file is truncated or damaged; download it again"
+            f"{path}: "
+            + limits.over_limit(
+                f"its header {shape} promises values that need", 4 * count, "MAX_ARRAY_BYTES"
+            )
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    values = np.empty(count, dtype=np.uint8)
+    got = _read_into(f, memoryview(values))
+    extra = f.read(1)
+    if got != count or extra:
+        actual = f"{4 + 4 * ndim + got:,}" + (" or more" if extra else "")
+        raise CorruptDatasetError(
+            f"{path} holds {actual} bytes (decompressed) but its header {shape} promises "
+            f"{4 + 4 * ndim + count:,}: the file is truncated or damaged; download it again"
+        )
+    return values.reshape(shape)
+
+
+def _read_into(f, view: memoryview) -> int:
+    """Fill ``view`` from ``f`` in chunks; the number of bytes read (short at end of file)."""
+    done = 0
+    while done < len(view):
+        n = f.readinto(view[done : done + _CHUNK])
+        if not n:
+            break
+        done += n
+    return done
 
 
 def sha256_of(path) -> str:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from ..atomic import atomic_write
+from ..bounded import load_npz
 
 
 def _json_default(value):
@@ -37,6 +39,11 @@ def unpack_json(array: np.ndarray, what: str):
     """Decode an array written by :func:`pack_json`; ValueError names ``what`` if it cannot."""
     if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim != 1:
         raise ValueError(f"{what} is not a JSON entry (a 1-D uint8 array)")
+    # Parsed JSON takes many times its text in memory (a list of numbers: ~30x).
+    if array.size > limits.get("MAX_JSON_BYTES"):
+        raise ValueError(
+            f"{what} " + limits.over_limit("holds JSON text of", array.size, "MAX_JSON_BYTES")
+        )
     try:
         return json.loads(array.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -51,38 +58,34 @@ def write_npz_atomic(path, arrays: dict) -> Path:
 
 
 def read_npz(path: Path, error: type[ValueError]) -> dict:
-    """Every array of the ``.npz`` at ``path``, read without pickle.
+    """Every array of the ``.npz`` at ``path``, read without pickle and within limits.
 
     Any problem with the content (not a zip, truncated, an object array, a
-    damaged entry) raises ``error`` with one line naming the file; the
-    underlying exception is not chained, so no traceback of NumPy internals.
+    damaged entry, a compressed entry, sizes over :mod:`tracegrad.limits` or
+    contradicting each other) raises ``error`` with one line naming the file;
+    the underlying exception is not chained, so no traceback of NumPy internals.
     """
     path = Path(path)
-    # Opened here, not by np.load, so the file is closed even when parsing fails;
-    # a missing file stays a FileNotFoundError, which is not a bad file.
+    # Opened here first so a missing file stays a FileNotFoundError, which is not a bad file.
     with open(path, "rb") as f:
         head = f.read(8)
-        if not head.startswith(ZIP_MAGIC):
-            raise error(f"{path}: {_describe_foreign(head)}")
-        f.seek(0)
-        try:
-            with zipfile.ZipFile(f) as archive:
-                compressed = [i.filename for i in archive.infolist() if i.compress_type]
-            if not compressed:
-                f.seek(0)
-                with np.load(f, allow_pickle=False) as npz:
-                    return {name: npz[name] for name in npz.files}
-            # tracegrad never compresses, and a small deflated entry can expand to gigabytes
-            problem = f"compressed entries such as {compressed[0]!r} are not accepted"
-        except ValueError as err:
-            if "pickle" in str(err):
-                problem = "an entry holds pickled objects, never loaded as they could run code"
-            else:
-                problem = f"an entry is not a readable array ({_one_line(err)})"
-        except (OSError, EOFError, zipfile.BadZipFile, MemoryError) as err:
-            problem = f"the archive is truncated or damaged ({_one_line(err)})"
-        except Exception as err:  # any parser failure means a bad file
-            problem = f"the archive could not be parsed ({type(err).__name__}: {_one_line(err)})"
+    if not head.startswith(ZIP_MAGIC):
+        raise error(f"{path}: {_describe_foreign(head)}")
+    try:
+        # tracegrad never compresses, and a small deflated entry can expand to gigabytes
+        return load_npz(path, compressed_ok=False)
+    except ValueError as err:  # FileLimitError and pickles included: their text names the file
+        text = str(err)
+        if "pickle" in text:
+            problem = "an entry holds pickled objects, never loaded as they could run code"
+        elif text.startswith(str(path)):
+            problem = text[len(str(path)) :].lstrip(": ")
+        else:
+            problem = f"an entry is not a readable array ({_one_line(err)})"
+    except (OSError, EOFError, zipfile.BadZipFile, MemoryError) as err:
+        problem = f"the archive is truncated or damaged ({_one_line(err)})"
+    except Exception as err:  # any parser failure means a bad file
+        problem = f"the archive could not be parsed ({type(err).__name__}: {_one_line(err)})"
     raise error(f"{path}: {problem}")
 
 
