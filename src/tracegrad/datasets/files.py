@@ -9,6 +9,7 @@ the mapping is visible and travels with the model. Files are read with
 from __future__ import annotations
 
 import csv
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +48,16 @@ def load_file(path, label_column=None) -> Dataset:
         )
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist (or is not a file)")
-    class_names = None
+    class_names, columns = None, None
     if suffix == ".npz":
         if label_column is not None:
             raise ValueError(f"{path}: label_column is not used for .npz files, which hold X and y")
         X, y, class_names = _read_npz(path)
         where = "array y"
     elif suffix == ".npy":
-        X, y, where = _read_npy(path, label_column)
+        X, y, where, columns = _read_npy(path, label_column)
     else:
-        X, y, where = _read_csv(path, label_column)
+        X, y, where, columns = _read_csv(path, label_column)
     if class_names is None:
         y, class_names = encode_labels(y, f"{path} ({where})")
     return Dataset(
@@ -64,6 +65,7 @@ def load_file(path, label_column=None) -> Dataset:
         y,
         name=path.stem,
         class_names=class_names,
+        columns=columns,
         description=(
             f"Loaded from {path.name}: {len(X)} samples with {X.shape[1]} features, "
             f"{len(class_names)} classes (labels from {where})."
@@ -75,16 +77,17 @@ def encode_labels(values, source: str = "labels"):
     """Map labels to ``0..K-1`` in sorted order; return ``(y, class_names)``.
 
     Numbers are sorted numerically (so "10" comes after "9") and must be whole;
-    anything else is sorted as text.
+    anything else is sorted as text. Labels are compared exactly: the texts
+    "9007199254740993" and "9007199254740992" are two classes, and float labels
+    too large for their dtype to tell neighbouring integers apart are refused.
     """
     values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"{source}: labels must be one column, got shape {values.shape}")
     if values.dtype.kind in "USO":
-        values = np.char.strip(values.astype(str))
-        try:
-            values = values.astype(np.float64)
-        except ValueError:
-            names, y = np.unique(values, return_inverse=True)
-            return y.astype(np.int64), [str(n) for n in names]
+        return _encode_text(np.char.strip(values.astype(str)), source)
+    if values.dtype.kind == "b":
+        values = values.astype(np.int64)
     if values.dtype.kind == "f":
         whole = np.isfinite(values) & (values == np.round(values))
         if not whole.all():
@@ -93,9 +96,62 @@ def encode_labels(values, source: str = "labels"):
                 f"{source} holds the non-integer label {bad}: classification needs class "
                 "labels (whole numbers or text); pick the right label_column or bin the values"
             )
-    values = values.astype(np.int64)
-    uniques, y = np.unique(values, return_inverse=True)
-    return y.astype(np.int64), [str(v) for v in uniques]
+        # Beyond 2**digits a float cannot hold every integer: 2**53 + 1 is stored as 2**53.
+        limit = 2.0 ** np.finfo(values.dtype).nmant
+        big = np.abs(values) >= limit
+        if big.any():
+            raise ValueError(
+                f"{source} holds the label {values[big][0]:.17g}, too large for "
+                f"{values.dtype} to tell neighbouring integers apart (2^{int(np.log2(limit))} "
+                "or more): store labels as integers or text"
+            )
+        uniques, y = np.unique(values, return_inverse=True)
+        return y.astype(np.int64), [str(int(v)) for v in uniques]
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"{source}: labels of dtype {values.dtype} are not class labels")
+    uniques, y = np.unique(values, return_inverse=True)  # in their own dtype: uint64 stays exact
+    return y.astype(np.int64), [str(int(v)) for v in uniques]
+
+
+def _encode_text(text: np.ndarray, source: str):
+    empty = np.flatnonzero(text == "")
+    if empty.size:
+        raise ValueError(
+            f"{source} has an empty label (sample {empty[0] + 1}): give every row a label"
+        )
+    names, inverse = np.unique(text, return_inverse=True)
+    numbers = [_exact_integer(n) for n in names]
+    if any(v is None for v in numbers):  # some label is not a number: all are text
+        return inverse.reshape(-1).astype(np.int64), [str(n) for n in names]
+    for name, value in zip(names, numbers, strict=True):
+        if value is _NOT_WHOLE:
+            raise ValueError(
+                f"{source} holds the non-integer label {name}: classification needs class "
+                "labels (whole numbers or text); pick the right label_column or bin the values"
+            )
+        if value is _TOO_BIG:
+            raise ValueError(f"{source} holds the label {name[:40]}, too large to be a class")
+    # "3" and "3.0" are one class; 2**53 and 2**53 + 1 are two (Python ints are exact).
+    distinct = sorted(set(numbers))
+    index = {v: i for i, v in enumerate(distinct)}
+    y = np.array([index[v] for v in numbers], dtype=np.int64)[inverse.reshape(-1)]
+    return y, [str(v) for v in distinct]
+
+
+_NOT_WHOLE, _TOO_BIG = object(), object()
+
+
+def _exact_integer(text: str):
+    """The integer a label text denotes exactly, ``None`` if it is not a number."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value():
+        return _NOT_WHOLE
+    if value.adjusted() > 60:  # int() of "1e999999999" would build a huge number
+        return _TOO_BIG
+    return int(value)
 
 
 def _read_npz(path: Path):
@@ -133,7 +189,8 @@ def _read_npy(path: Path, label_column):
         raise ValueError(f"{path}: a .npy file has no column names; pass label_column as an int")
     column = _column_index(-1 if label_column is None else label_column, data.shape[1], path)
     features = np.delete(data, column, axis=1)
-    return features, data[:, column], f"column {column}"
+    columns = _columns_record(None, column, data.shape[1])
+    return features, data[:, column], f"column {column}", columns
 
 
 def csv_layout(path, label_column=None) -> tuple[str, bool, list]:
@@ -156,17 +213,77 @@ def _read_csv(path: Path, label_column):
     names = [c.strip() for c in rows[0]] if header else []
     column = _label_index(names, label_column, n_columns, path)
     others = [i for i in range(n_columns) if i != column]
+    X, y = read_csv_columns(path, delimiter, header, n_columns, others, column)
+    where = f"column {names[column]!r}" if header else f"column {column}"
+    return X, y, where, _columns_record(names or None, column, n_columns)
+
+
+def read_csv_columns(path, delimiter: str, header: bool, n_columns: int, features, label=None):
+    """Feature columns (float32, in the order of ``features``) and the label column's text.
+
+    Every row must have ``n_columns`` fields and, if ``label`` is given, a
+    non-empty label: a row with a missing or an extra field is refused naming
+    its line, never read shifted. ``label=None`` reads features only
+    (``predict`` on unlabelled rows) and returns ``(X, None)``.
+    """
+    check_rows(path, delimiter, header, n_columns, label)
     common = dict(delimiter=delimiter, skiprows=int(header), quotechar='"', encoding="utf-8-sig")
     try:
-        X = np.loadtxt(path, dtype=np.float32, usecols=others, ndmin=2, **common)
-        y = np.loadtxt(path, dtype=str, usecols=[column], ndmin=1, **common)
+        X = np.loadtxt(path, dtype=np.float32, usecols=list(features), ndmin=2, **common)
+        y = None
+        if label is not None:
+            y = np.loadtxt(path, dtype=str, usecols=[label], ndmin=1, **common)
     except ValueError as error:
         raise ValueError(
             f"{path}: {error}. Every column except the label must hold numbers, with the "
             "same number of columns in each row"
         ) from None
-    where = f"column {names[column]!r}" if header else f"column {column}"
-    return X, y, where
+    return X, y
+
+
+def check_rows(path, delimiter: str, header: bool, n_columns: int, label=None) -> None:
+    """Refuse the first row whose field count is not ``n_columns`` or whose label is empty.
+
+    One line at a time, so memory stays that of the longest line. Blank lines
+    are skipped, as the numeric reader skips them.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for number, line in enumerate(f, start=1):
+            if (number == 1 and header) or not line.strip():
+                continue
+            line = line.rstrip("\r\n")
+            if '"' in line:  # quoted fields may hold the delimiter: let csv split them
+                fields = next(csv.reader([line], delimiter=delimiter))
+                count = len(fields)
+            else:
+                fields, count = None, line.count(delimiter) + 1
+            if count != n_columns:
+                first = "the header" if header else "the first row"
+                raise ValueError(
+                    f"{path}: line {number} has {count} columns but {first} has "
+                    f"{n_columns}: fix or remove that row"
+                )
+            if label is None:
+                continue
+            if fields is None:  # split only as far as the label
+                if label < n_columns // 2:
+                    value = line.split(delimiter, label + 1)[label]
+                else:
+                    value = line.rsplit(delimiter, n_columns - label)[label - n_columns]
+            else:
+                value = fields[label]
+            if not value.strip():
+                raise ValueError(f"{path}: line {number} has an empty label: give every row one")
+
+
+def _columns_record(names, label: int, n_columns: int) -> dict:
+    """Where features and label stood in a file: ``Dataset.columns``, kept in model files."""
+    return {
+        "feature_names": None if names is None else [n for i, n in enumerate(names) if i != label],
+        "label_name": None if names is None else names[label],
+        "label_index": int(label),
+        "n_columns": int(n_columns),
+    }
 
 
 def _has_header(rows, label_column) -> bool:
