@@ -33,7 +33,8 @@ def read_rows(path, n_features: int, trained_on=None):
     records about its training data (``model.trained_on``):
 
     - a CSV header is found as in training; its label column is the one named
-      like the training label, else one named label/target/y/class;
+      like the training label, or, in a row with one value more than the model's
+      features, one named label/target/y/class, else the training label's place;
     - with feature names recorded, the file's other columns must be exactly
       those features (in any order: they are taken by name);
     - without a header (and for .npy), a row of ``n_features`` values is all
@@ -120,10 +121,11 @@ def _csv_rows(path: Path, n_features: int, record: dict):
         known = record.get("label_name")
         if known in names:
             label = names.index(known)
-        elif any(n in LABEL_NAMES for n in lowered):
-            label = next(i for i, n in enumerate(lowered) if n in LABEL_NAMES)
-        elif width == n_features + 1:
-            label = _label_position(record, width)
+        elif width == n_features + 1:  # one column too many: the label, found as in training
+            if any(n in LABEL_NAMES for n in lowered):
+                label = next(i for i, n in enumerate(lowered) if n in LABEL_NAMES)
+            else:
+                label = _label_position(record, width)
         features = [i for i in range(width) if i != label]
         features = _match_names(path, [names[i] for i in features], features, record, width)
     else:

@@ -133,7 +133,7 @@ def _normalization(args: dict, buffers, prefix: str) -> Normalization:
     try:
         return Normalization(arrays["offset"], arrays["scale"], args["kind"])
     except ValueError as err:  # name the field: "buffer 0.scale: ... feature 3 is 0.0"
-        field = prefix + ("offset" if "offset" in str(err) else "scale")
+        field = prefix + ("offset" if str(err).startswith("Normalization offset") else "scale")
         raise ValueError(f"buffer {field}: {err}") from None
 
 

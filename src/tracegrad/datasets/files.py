@@ -96,8 +96,9 @@ def encode_labels(values, source: str = "labels"):
                 f"{source} holds the non-integer label {bad}: classification needs class "
                 "labels (whole numbers or text); pick the right label_column or bin the values"
             )
-        # Beyond 2**digits a float cannot hold every integer: 2**53 + 1 is stored as 2**53.
-        limit = 2.0 ** np.finfo(values.dtype).nmant
+        # From 2**(mantissa bits + 1) on, a float cannot hold every integer: 2**53 + 1 is
+        # stored as 2**53, so even 2**53 itself may be a rounded label.
+        limit = 2.0 ** (np.finfo(values.dtype).nmant + 1)
         big = np.abs(values) >= limit
         if big.any():
             raise ValueError(

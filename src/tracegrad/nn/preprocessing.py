@@ -91,7 +91,7 @@ def check_affine(offset: np.ndarray, scale: np.ndarray) -> None:
         if bad.size:
             raise ValueError(
                 f"Normalization {name} of feature {bad[0]} is {values[bad[0]]}: "
-                "offsets and scales must be finite"
+                f"the {name} must be finite"
             )
     # A zero, negative or subnormal scale would turn every input into inf or NaN.
     bad = np.flatnonzero(~(scale >= np.finfo(scale.dtype).tiny))
