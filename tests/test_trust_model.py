@@ -270,6 +270,9 @@ NON_FINITE = {
     "NaN in metadata": (_header("metadata.metrics.test_loss", float("nan")), "test_loss"),
     "11 class names": (_header("class_names", [str(i) for i in range(11)]), "11 classes"),
     "feature count": (_header("trained_on.n_features", 63), "trained_on.n_features"),
+    "feature names": (_header("trained_on.feature_names", ["p0"]), "feature_names"),
+    "label position": (_header("trained_on.label_index", 65), "label_index"),
+    "Infinity as a size": (_header("model.layers.1.config.sizes", [64, 1e999, 10]), "sizes"),
 }
 
 

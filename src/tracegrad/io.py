@@ -40,6 +40,7 @@ from .layer_files import (
 )
 from .nn.module import Module, Sequential
 from .nn.preprocessing import Normalization
+from .trained_on import check_record, describe_data
 from .training.archive import describe_error, pack_json, read_npz, unpack_json, write_npz_atomic
 
 __all__ = ["ModelFileError", "ModelBundle", "save", "load", "load_bundle", "describe_data"]
@@ -68,24 +69,6 @@ class ModelBundle:
     metadata: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     trained_on: dict | None = None
-
-
-def describe_data(dataset, source: str | None = None) -> dict:
-    """What a model file records about its training data, from a ``Dataset``.
-
-    ``source`` is what ``datasets.load`` reloads it from (a registered name or
-    a file's absolute path); it defaults to the data set's name.
-    """
-    columns = dataset.columns or {}
-    return {
-        "name": str(dataset.name),
-        "source": str(source if source is not None else dataset.name),
-        "n_features": int(dataset.n_features),
-        "feature_names": columns.get("feature_names"),
-        "label_name": columns.get("label_name"),
-        "label_index": columns.get("label_index"),
-        "n_columns": columns.get("n_columns"),
-    }
 
 
 def save(model, path, *, scaler=None, class_names=None, trained_on=None, metadata=None) -> Path:
@@ -236,7 +219,7 @@ def _bundle_from(arrays: dict) -> ModelBundle:
         class_names is None or n_classes is None or len(class_names) == n_classes,
         f"the file names {len(class_names or [])} classes but the model has {n_classes} outputs",
     )
-    trained_on = _trained_on(header.get("trained_on"), input_features(model))
+    trained_on = check_record(header.get("trained_on"), input_features(model))
     model.eval()
     return ModelBundle(model, None, class_names, metadata, header["model"], trained_on)
 
@@ -278,54 +261,6 @@ def _with_old_scaler(model: Module, header, arrays: dict) -> Module:
         f"the scaler has {layer.n_features} features, the model takes {n_in}",
     )
     return Sequential(layer, model)
-
-
-_DATA_KEYS = (
-    "name",
-    "source",
-    "n_features",
-    "feature_names",
-    "label_name",
-    "label_index",
-    "n_columns",
-)
-
-
-def _trained_on(d, n_features):
-    """Check the record of the training data against the model; None if absent."""
-    if d is None:
-        return None
-    check(isinstance(d, dict), "trained_on must be a JSON object")
-    unknown = sorted(set(d) - set(_DATA_KEYS))
-    check(not unknown, f"trained_on has unknown fields {unknown}")
-    d = {k: d.get(k) for k in _DATA_KEYS}
-    check(isinstance(d["name"], str), "trained_on.name must be a string")
-    check(d["source"] is None or isinstance(d["source"], str), "trained_on.source must be a string")
-    check(
-        typed(d["n_features"], INT) and (n_features is None or d["n_features"] == n_features),
-        f"trained_on.n_features is {d['n_features']!r} but the model takes {n_features} features",
-    )
-    names = d["feature_names"]
-    check(
-        names is None
-        or (
-            isinstance(names, list)
-            and len(names) == d["n_features"]
-            and all(isinstance(n, str) for n in names)
-        ),
-        f"trained_on.feature_names must list {d['n_features']} strings",
-    )
-    check(
-        d["label_name"] is None or isinstance(d["label_name"], str),
-        "trained_on.label_name must be a string",
-    )
-    index, width = d["label_index"], d["n_columns"]
-    check(
-        (index is None and width is None)
-        or (typed(index, INT) and width == d["n_features"] + 1 and 0 <= index < width),
-        "trained_on.label_index must be a column of n_columns = n_features + 1",
-    )
-    return d
 
 
 def _check_finite(value, where: str) -> None:
