@@ -53,16 +53,20 @@ def test_outputs_scaler_and_class_names_round_trip(tmp_path, rng, output, with_e
     io.save(model, tmp_path, scaler=scaler, class_names=names)  # a directory: model.npz inside
     assert (tmp_path / "model.npz").is_file()
     loaded = io.load(tmp_path)
-    _assert_same(model, loaded)
-    assert loaded.class_names == names
-    if with_extras:
-        assert loaded.scaler.kind == "standard"
-        assert loaded.scaler.offset_.tobytes() == scaler.offset_.tobytes()
-        assert loaded.scaler.scale_.tobytes() == scaler.scale_.tobytes()
+    assert loaded.class_names == names and loaded.scaler is None
+    X = rng.normal(3, 2, size=(4, 5)).astype(np.float32)
+    if with_extras:  # the scaler is the first layer: the loaded model takes raw rows
+        norm, net = loaded
+        assert isinstance(norm, nn.Normalization) and norm.kind == "standard"
+        assert norm.offset.tobytes() == scaler.offset_.tobytes()
+        assert norm.scale.tobytes() == scaler.scale_.tobytes()
+        _assert_same(model, net)
+        np.testing.assert_array_equal(
+            _predictions(loaded, X), _predictions(model, scaler.transform(X))
+        )
     else:
-        assert loaded.scaler is None
-    X = rng.normal(size=(4, 5))
-    np.testing.assert_array_equal(_predictions(loaded, X), _predictions(model, X))
+        _assert_same(model, loaded)
+        np.testing.assert_array_equal(_predictions(loaded, X), _predictions(model, X))
 
 
 def test_sequential_round_trip(tmp_path, rng):

@@ -83,77 +83,135 @@ def _cmd_evaluate(args) -> int:
     from . import datasets, training
 
     model = _load_model(args.model)
-    # The test part must be the one held out in training: by default, split with the run's seed.
+    trained = model.trained_on or {}
     config = (model.metadata or {}).get("config", {})
+    # By default the data the model was trained on, and its test part: the run's seed
+    # gives back the split that was held out in training.
+    name = args.dataset or trained.get("source") or config.get("dataset")
+    if not name:
+        raise UsageError("the model file does not record its training data: pass --dataset")
     seed = args.seed if args.seed is not None else int(config.get("seed", 0))
-    _, test = datasets.load(args.dataset, data_dir=args.data_dir, download=args.download, seed=seed)
-    X = _prepare(model, test.X)
-    report = training.evaluate(model, X, test.y)
+    _, test = datasets.load(name, data_dir=args.data_dir, download=args.download, seed=seed)
+    y = _model_labels(model, test, name)
+    report = training.evaluate(model, test.X, y)
     result = {
         "accuracy": float(report["accuracy"]),
         "n": int(test.n_samples),
+        "dataset": str(name),
         "precision": [float(v) for v in report["precision"]],
         "recall": [float(v) for v in report["recall"]],
     }
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result, allow_nan=False))
     else:
-        print(f"accuracy {result['accuracy']:.4f} on {result['n']} test samples of {args.dataset}")
-        names = model.class_names or [str(i) for i in range(len(result["precision"]))]
+        print(f"accuracy {result['accuracy']:.4f} on {result['n']} test samples of {name}")
+        names = _class_names(model)
         print(f"{'class':>14}  precision  recall")
-        for name, p, r in zip(names, result["precision"], result["recall"], strict=False):
-            print(f"{name:>14}  {p:9.4f}  {r:6.4f}")
+        for cls, p, r in zip(names, result["precision"], result["recall"], strict=False):
+            print(f"{cls:>14}  {p:9.4f}  {r:6.4f}")
     return 0
 
 
-def _first_linear(model):
-    from .nn import Linear
+def _class_names(model) -> list[str]:
+    from .layer_files import output_classes
 
-    for _, m in model.named_modules():
-        if isinstance(m, Linear):
-            return m
-    raise ValueError("the model has no Linear layer to take inputs")
+    return model.class_names or [str(k) for k in range(output_classes(model) or 0)]
 
 
-def _prepare(model, X):
-    n_in = _first_linear(model).in_features
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim == 1:
-        X = X[None, :]
-    if X.ndim > 2 or X.shape[1] != n_in:
+def _trained_name(model) -> str:
+    trained = model.trained_on or {}
+    config = (model.metadata or {}).get("config", {})
+    return str(trained.get("name") or config.get("dataset") or "unrecorded data")
+
+
+def _model_labels(model, data, name) -> np.ndarray:
+    """The data's labels as the model's class indices; refuse data the model was not made for."""
+    from .layer_files import input_features
+
+    n_in = input_features(model)
+    if data.n_features != n_in:
         raise ValueError(
-            f"the model expects rows of {n_in} features, got input of shape {X.shape}; "
-            "flatten images to one row each"
+            f"{name} has {data.n_features} features but the model was trained on "
+            f"{_trained_name(model)} with {n_in}: evaluate on data with the same features"
         )
-    if model.scaler is not None:
-        X = model.scaler.transform(X)
-    return X
+    expected = (model.trained_on or {}).get("feature_names")
+    given = (data.columns or {}).get("feature_names")
+    if expected is not None and given is not None and given != expected:
+        raise ValueError(
+            f"{name}'s feature columns are not those the model was trained on "
+            f"({_trained_name(model)}): give the same columns in the same order"
+        )
+    classes = _class_names(model)
+    present = [data.class_names[k] for k in np.unique(data.y)]
+    unknown = [c for c in present if c not in classes]
+    if unknown:
+        raise ValueError(
+            f"{name} has classes {_listing(unknown)} that the model, trained on "
+            f"{_trained_name(model)} with classes {_listing(classes)}, does not know: "
+            "evaluate on data with the model's classes"
+        )
+    index = np.array([classes.index(c) if c in classes else -1 for c in data.class_names])
+    return index[data.y]
+
+
+def _listing(names, limit: int = 4) -> str:
+    shown = ", ".join(map(str, names[:limit]))
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _cmd_predict(args) -> int:
+    from pathlib import Path
+
     from . import training
     from .datasets.images import recorded_dataset
-    from .imageio import read_input
+    from .imageio import IMAGE_SUFFIXES, read_input, read_rows
+    from .layer_files import input_features
 
     model = _load_model(args.model)
-    dataset = recorded_dataset(model.metadata)  # an image is prepared like that set's images
-    X = read_input(args.input, n_features=_first_linear(model).in_features, dataset=dataset)
-    proba = training.predict_proba(model, _prepare(model, X))  # one forward pass
+    n_in = input_features(model)
+    if n_in is None:
+        raise ValueError(f"{args.model}: the model has no layer that takes inputs")
+    if Path(args.input).suffix.lower() in IMAGE_SUFFIXES:
+        # A picture is prepared like the training set's pictures (older files: the config's).
+        record = model.trained_on or {"name": recorded_dataset(model.metadata)}
+        X, labels = read_input(args.input, n_features=n_in, trained_on=record), None
+    else:  # the column rules of training, with the columns the model file records
+        X, labels = read_rows(args.input, n_in, model.trained_on)
+    proba = training.predict_proba(model, X)  # one forward pass, raw rows: the model scales them
+    bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"the model's outputs for row {bad[0]} are not finite: its inputs are far outside "
+            "the range of the training data"
+        )
     if proba.shape[1] == 1:  # one sigmoid output: P(class 1) is the column itself
         proba = np.hstack([1 - proba, proba])
-        labels = (proba[:, 1] >= 0.5).astype(int)  # the same threshold as training.predict
+        predicted = (proba[:, 1] >= 0.5).astype(int)  # the same threshold as training.predict
     else:
-        labels = proba.argmax(axis=1)
-    names = model.class_names or [str(i) for i in range(proba.shape[1])]
+        predicted = proba.argmax(axis=1)
+    names = _class_names(model)
     rows = [
         {"label": int(k), "class": names[k], "probability": float(p[k])}
-        for k, p in zip(labels, proba, strict=True)
+        for k, p in zip(predicted, proba, strict=True)
     ]
+    if labels is not None:
+        unknown = sorted(set(labels) - set(names))
+        if unknown:
+            raise ValueError(
+                f"{args.input} has labels {_listing(unknown)} that are not classes of the "
+                f"model ({_listing(names)}): check the label column"
+            )
+        for row, true in zip(rows, labels, strict=True):
+            row["true_class"] = true
     if args.json:
-        print(json.dumps(rows))
-    else:
-        for i, row in enumerate(rows):
-            print(f"{i}: {row['class']} (p = {row['probability']:.4f})")
+        print(json.dumps(rows, allow_nan=False))
+        return 0
+    for i, row in enumerate(rows):
+        true = f", true {row['true_class']}" if "true_class" in row else ""
+        print(f"{i}: {row['class']} (p = {row['probability']:.4f}{true})")
+    if labels is not None:
+        hits = sum(row["class"] == row["true_class"] for row in rows)
+        print(f"accuracy {hits / len(rows):.4f} on {len(rows)} labelled rows")
     return 0
 
 
@@ -220,18 +278,21 @@ def _cmd_gradcheck(args) -> int:
 
 def _cmd_info(args) -> int:
     from .io import load_bundle
+    from .nn import Normalization
 
     bundle = load_bundle(args.model)
     model = bundle.model
+    norm = next((m for _, m in model.named_modules() if isinstance(m, Normalization)), None)
     info = {
         "config": bundle.config,
         "parameters": model.num_parameters(),
         "class_names": bundle.class_names,
+        "trained_on": bundle.trained_on,
+        "input_scaling": None if norm is None else norm.kind,
         "metadata": bundle.metadata,
-        "scaler": None if bundle.scaler is None else bundle.scaler.kind,
     }
     if args.json:
-        print(json.dumps(info, default=str))
+        print(json.dumps(info, default=str, allow_nan=False))
         return 0
     print(repr(model))
     print(f"parameters: {info['parameters']:,}")
@@ -239,7 +300,11 @@ def _cmd_info(args) -> int:
         print(f"  {name:<12} {str(p.shape):<12} {p.dtype}")
     if bundle.class_names:
         print(f"classes: {', '.join(bundle.class_names)}")
-    print(f"input scaling: {info['scaler']}")
+    print(f"input scaling: {info['input_scaling']} (a layer of the model: it takes raw inputs)")
+    if bundle.trained_on:
+        t = bundle.trained_on
+        label = f", label column {t['label_name']!r}" if t["label_name"] else ""
+        print(f"trained on: {t['name']} ({t['n_features']} features{label}), from {t['source']}")
     metrics = (bundle.metadata or {}).get("metrics")
     if metrics:
         shown = (f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
@@ -376,12 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    def data_options(group, default_seed=0):
+    def data_options(group, default_seed=0, default_dataset=defaults["dataset"]):
         group.add_argument(
             "--dataset",
-            default=defaults["dataset"],
+            default=default_dataset,
             metavar="NAME|FILE",
-            help=f"one of {', '.join(datasets.available())}, or a .npy/.npz/.csv file",
+            help=f"one of {', '.join(datasets.available())}, or a .npy/.npz/.csv file"
+            + (" (default: the model's own)" if default_dataset is None else ""),
         )
         group.add_argument(
             "--data-dir",
@@ -520,7 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("evaluate", "evaluate a saved model on a data set's test part", _cmd_evaluate)
     p.add_argument("model", help="run directory or model file")
-    data_options(p.add_argument_group("data"), default_seed=None)  # None: the model's seed
+    # None: the data set and seed the model was trained with
+    data_options(p.add_argument_group("data"), default_seed=None, default_dataset=None)
     json_option(p.add_argument_group("output"))
 
     p = command(

@@ -231,6 +231,13 @@ def load_data(config: Config):
     train, test = datasets.load(
         config.dataset, data_dir=config.data_dir, download=config.download, seed=config.seed
     )
+    present = np.unique(train.y)
+    if len(present) < 2:  # refused before any file is written
+        only = train.class_names[present[0]] if len(present) else "none"
+        raise ValueError(
+            f"{config.dataset} holds a single class ({only!r}): a classifier needs at least "
+            "two; check the label column"
+        )
     val = None
     if config.val_split > 0:
         train, val = datasets.train_test_split(train, config.val_split, seed=config.seed)
@@ -243,6 +250,8 @@ def load_data(config: Config):
 
 @dataclass
 class RunResult:
+    """What a run produced; ``model`` takes raw inputs (its scaler is its first layer)."""
+
     model: object
     history: dict
     metrics: dict
@@ -344,18 +353,28 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
         "n_test": int(test.n_samples),
     }
     files["model"] = out_dir / "model.npz"
+    # The scaler is the saved model's first layer: loaded, it takes raw inputs on every path.
+    saved = nn.Sequential(nn.Normalization.from_scaler(scaler), model)
     io.save(
-        model,
+        saved,
         files["model"],
-        scaler=scaler,
         class_names=list(train.class_names),
+        trained_on=io.describe_data(train, source=_data_source(config.dataset)),
         metadata={"metrics": metrics, "config": _jsonable(asdict(config))},
     )
     if config.plots:  # matplotlib is a good part of a short run's time: --no-plots skips it
         files.update(_plots(model, history, report, train, X_train, scaler, out_dir))
     with atomic_write(out_dir / "metrics.json", "w", encoding="utf-8") as f:
         f.write(json.dumps(metrics, indent=2) + "\n")
-    return RunResult(model, history, metrics, out_dir, files)
+    return RunResult(saved, history, metrics, out_dir, files)
+
+
+def _data_source(name: str) -> str:
+    """What ``datasets.load`` reloads the data from: a registered name, or a file's full path."""
+    key = str(name).strip().lower().replace("_", "-")
+    if key in datasets.available():
+        return key
+    return str(Path(name).expanduser().resolve())
 
 
 def _plots(model, history, report, train, X_train, scaler, out_dir) -> dict:

@@ -1,35 +1,54 @@
-"""Model files: one ``.npz`` holding a network, its scaler and what its outputs mean.
+"""Model files: one ``.npz`` holding a network, its input scaling and what its outputs mean.
 
 Layout of the archive (a plain zip of ``.npy`` arrays, readable without pickle)::
 
     config            uint8 array of UTF-8 JSON: format, version, model description,
-                      dtype, class names, scaler kind, metadata
+                      dtype, class names, the training data's columns, metadata
     weights/<name>    one array per parameter, named as in ``model.state_dict()``
-    scaler/<name>     the scaler's arrays (``offset``, ``scale``), if one was saved
+    buffers/<name>    fixed arrays of layers such as ``Normalization`` (``0.offset``)
 
-Loading trusts nothing in the file: every entry, type and shape is checked
-against the description before a model is built, and any mismatch raises
-``ModelFileError`` with one line naming the file and the problem.
+The input scaling is a layer of the model (``nn.Normalization``), so a loaded
+model takes raw inputs, whatever path they come by. Files of format version 1
+kept the scaler apart (``scaler/offset``, ``scaler/scale``): loading turns it
+into that first layer, never drops it.
+
+Loading trusts nothing in the file: every entry, type, shape and value is
+checked (weights and scales finite, class names matching the outputs) before
+a model is returned, and any problem raises ``ModelFileError`` with one line
+naming the file and the field.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .datasets.scaling import Scaler
-from .nn.layers import ACTIVATIONS, MLP, Dropout, LeakyReLU, Linear
+from .layer_files import (
+    INT,
+    build,
+    check,
+    count_parameters,
+    describe,
+    input_features,
+    named_buffers,
+    output_classes,
+    typed,
+)
 from .nn.module import Module, Sequential
+from .nn.preprocessing import Normalization
+from .trained_on import check_record, describe_data
 from .training.archive import describe_error, pack_json, read_npz, unpack_json, write_npz_atomic
 
-__all__ = ["ModelFileError", "ModelBundle", "save", "load", "load_bundle"]
+__all__ = ["ModelFileError", "ModelBundle", "save", "load", "load_bundle", "describe_data"]
 
 FORMAT = "tracegrad-model"
-VERSION = 1
+VERSION = 2
 DEFAULT_NAME = "model.npz"
-_ACTIVATION_TYPES = {cls.__name__: cls for cls in ACTIVATIONS.values()}
+_DTYPES = ("float16", "float32", "float64")
 
 
 class ModelFileError(ValueError):
@@ -38,16 +57,21 @@ class ModelFileError(ValueError):
 
 @dataclass
 class ModelBundle:
-    """Everything a model file holds; ``load`` returns ``model`` with the rest attached."""
+    """Everything a model file holds; ``load`` returns ``model`` with the rest attached.
+
+    ``scaler`` is always None: the input scaling is the model's ``Normalization``
+    layer (the field stays so that old code testing it keeps working).
+    """
 
     model: Module
     scaler: object = None
     class_names: list | None = None
     metadata: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    trained_on: dict | None = None
 
 
-def save(model, path, *, scaler=None, class_names=None, metadata=None) -> Path:
+def save(model, path, *, scaler=None, class_names=None, trained_on=None, metadata=None) -> Path:
     """Write ``model`` (an ``MLP`` or a ``Sequential`` of known layers) to one ``.npz`` file.
 
     Parameters
@@ -58,22 +82,40 @@ def save(model, path, *, scaler=None, class_names=None, metadata=None) -> Path:
         The file (``.npz`` is appended if missing) or an existing directory,
         in which case ``model.npz`` is written inside it.
     scaler : tracegrad.datasets.Scaler, optional
-        The fitted input scaler, so predictions on raw data need nothing else.
+        A fitted input scaler the model was trained behind: it is saved as the
+        model's first layer, ``Sequential(Normalization, model)``, so the loaded
+        model takes raw inputs.
     class_names : list of str, optional
-        The meaning of each output class.
+        The meaning of each output class (one per output, or two for a single
+        sigmoid output); by default those of ``trained_on`` if it is a Dataset.
+    trained_on : Dataset or dict, optional
+        The training data (or :func:`describe_data` of it): its name, source,
+        feature count and column names, so that ``predict`` and ``evaluate``
+        read and check new data by the same rules.
     metadata : dict, optional
-        Anything JSON-able, e.g. training metrics and the command line.
+        Anything JSON-able with finite numbers, e.g. training metrics.
 
     Returns
     -------
     Path
         Where the file was written. The write is atomic: on error nothing is left
-        behind and an older file at ``path`` stays intact.
+        behind and an older file at ``path`` stays intact. The file is checked as
+        :func:`load` would check it before it is written.
     """
     path = _resolve(path, writing=True)
+    if scaler is not None:
+        if isinstance(_first_layer(model), Normalization):
+            raise ValueError(
+                "the model already starts with a Normalization layer: pass scaler=None"
+            )
+        model = Sequential(Normalization.from_scaler(scaler), model)
+    if hasattr(trained_on, "n_features") and hasattr(trained_on, "class_names"):
+        if class_names is None:
+            class_names = list(trained_on.class_names)
+        trained_on = describe_data(trained_on)
     params = model.state_dict()
     dtypes = {a.dtype.name for a in params.values()}
-    if len(dtypes) != 1:
+    if len(dtypes) > 1:
         raise ValueError(f"save needs every parameter in one dtype, found {sorted(dtypes)}")
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
@@ -81,73 +123,39 @@ def save(model, path, *, scaler=None, class_names=None, metadata=None) -> Path:
         "format": FORMAT,
         "version": VERSION,
         "model": describe(model),
-        "dtype": dtypes.pop(),
+        "dtype": dtypes.pop() if dtypes else "float32",
         "class_names": None if class_names is None else [str(c) for c in class_names],
-        "scaler": None,
+        "trained_on": trained_on,
         "metadata": metadata or {},
     }
     arrays = {f"weights/{name}": value for name, value in params.items()}
-    if scaler is not None:
-        state = scaler.to_dict()
-        header["scaler"] = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
-        arrays.update({f"scaler/{k}": v for k, v in state.items() if isinstance(v, np.ndarray)})
+    arrays.update({f"buffers/{k}": np.array(v) for k, v in named_buffers(model).items()})
     try:
         arrays["config"] = pack_json(header)
     except (TypeError, ValueError) as err:
         raise TypeError(
             f"metadata must be JSON-able (numbers, strings, lists, dicts): {err}"
         ) from None
+    try:  # never write a file that load() would refuse
+        _bundle_from(dict(arrays))
+    except (ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"cannot save this model: {describe_error(err)}") from None
     return write_npz_atomic(path, arrays)
-
-
-# Constructor arguments of each layer a model file can hold, with their JSON types.
-_INT, _NUMBER, _BOOL = (int,), (int, float), (bool,)
-LAYER_ARGS = {
-    **{name: {} for name in _ACTIVATION_TYPES},  # Sigmoid, Tanh, ReLU, ...: no arguments
-    "Linear": {"in_features": _INT, "out_features": _INT, "bias": _BOOL},
-    "LeakyReLU": {"negative_slope": _NUMBER},
-    "Softmax": {"axis": _INT},
-    "LogSoftmax": {"axis": _INT},
-    "Dropout": {"p": _NUMBER},
-}
-_LAYER_TYPES = {**_ACTIVATION_TYPES, "Linear": Linear, "LeakyReLU": LeakyReLU, "Dropout": Dropout}
-
-
-def describe(module: Module) -> dict:
-    """A JSON-able description of ``module`` from which :func:`build` rebuilds it."""
-    kind = type(module).__name__
-    if type(module) is MLP:
-        config = module.get_config()
-        for key in ("activation", "output"):
-            if not _known_activation(config[key]):
-                raise TypeError(
-                    f"cannot save an MLP whose {key} is {config[key]!r}: build it with a "
-                    f"name such as 'relu' or 'softmax' ({', '.join(ACTIVATIONS)})"
-                )
-        return {"type": "MLP", "config": config}
-    if type(module) is Sequential:
-        return {"type": "Sequential", "layers": [describe(m) for m in module.layers]}
-    if _LAYER_TYPES.get(kind) is not type(module):
-        raise TypeError(
-            f"cannot save a {kind}: model files hold MLP or Sequential models of Linear, "
-            "activation and Dropout layers; for other modules save model.state_dict() yourself"
-        )
-    args = {name: getattr(module, name) for name in LAYER_ARGS[kind]}
-    if kind == "Linear":
-        args["bias"] = module.bias is not None
-    return {"type": kind, **args}
 
 
 def load(path) -> Module:
     """Read a model written by :func:`save`.
 
     The returned model has the saved class, configuration, dtype and exact
-    weights, in eval mode, with ``model.scaler`` (a ``Scaler`` or None),
-    ``model.class_names`` (list or None) and ``model.metadata`` (dict) attached.
-    Raises ``ModelFileError`` if the file is not a valid model file.
+    weights, in eval mode, and takes raw inputs (its input scaling is its
+    first layer). Attached: ``model.class_names`` (list or None),
+    ``model.trained_on`` (dict or None: the training data's name, source,
+    feature count and columns), ``model.metadata`` (dict) and
+    ``model.scaler`` (always None, for old code). Raises ``ModelFileError``
+    if the file is not a valid model file.
     """
     bundle = load_bundle(path)
-    for name in ("scaler", "class_names", "metadata"):
+    for name in ("scaler", "class_names", "metadata", "trained_on"):
         setattr(bundle.model, name, getattr(bundle, name))
     return bundle.model
 
@@ -166,123 +174,111 @@ def _bundle_from(arrays: dict) -> ModelBundle:
     if "config" not in arrays:
         raise ValueError("no 'config' entry: this .npz was not written by tracegrad.save")
     header = unpack_json(arrays["config"], "the 'config' entry")
-    _check(
+    check(
         isinstance(header, dict) and header.get("format") == FORMAT,
         "the config is not a tracegrad model description",
     )
     version = header.get("version")
-    _check(isinstance(version, int), "the config has no integer format version")
-    _check(
+    check(typed(version, INT) and version >= 1, "the config has no integer format version")
+    check(
         version <= VERSION,
         f"format version {version} is newer than this tracegrad reads "
         f"({VERSION}): upgrade tracegrad",
     )
     dtype = header.get("dtype")
-    _check(dtype in ("float16", "float32", "float64"), f"unsupported dtype {dtype!r}")
+    check(dtype in _DTYPES, f"unsupported dtype {dtype!r}")
     class_names = header.get("class_names")
     names_ok = isinstance(class_names, list) and all(isinstance(c, str) for c in class_names)
-    _check(class_names is None or names_ok, "class_names must be a list of strings")
+    check(class_names is None or names_ok, "class_names must be a list of strings")
     metadata = header.get("metadata", {})
-    _check(isinstance(metadata, dict), "metadata must be a JSON object")
+    check(isinstance(metadata, dict), "metadata must be a JSON object")
+    _check_finite(metadata, "metadata")
 
-    weights = {k[len("weights/") :]: v for k, v in arrays.items() if k.startswith("weights/")}
-    described = _count_parameters(header.get("model"))
+    weights = _entries(arrays, "weights/")
+    described = count_parameters(header.get("model"))
     stored = sum(int(v.size) for v in weights.values())
     # Refuse before allocating: a hand-made config could describe a huge network.
-    _check(
+    check(
         described <= max(stored, 1_000_000),
         f"the config describes {described} parameters but the file holds {stored}",
     )
-    model = build(header["model"], np.dtype(dtype))
+    buffers = _entries(arrays, "buffers/")
+    model = build(header["model"], np.dtype(dtype), buffers)
+    check(not buffers, f"buffers {sorted(buffers)} do not belong to the described model")
     _load_weights(model, weights, np.dtype(dtype))
 
-    scaler_arrays = {k[len("scaler/") :]: v for k, v in arrays.items() if k.startswith("scaler/")}
-    scaler = _scaler_from(header.get("scaler"), scaler_arrays, model)
-    unexpected = [k for k in arrays if k != "config" and not k.startswith(("weights/", "scaler/"))]
-    _check(not unexpected, f"unexpected entries {unexpected}")
-    model.eval()
-    return ModelBundle(model, scaler, class_names, metadata, header["model"])
-
-
-def build(description, dtype=np.float32) -> Module:
-    """Rebuild a module from :func:`describe` output (zero weights); ValueError if malformed."""
-    _check(
-        isinstance(description, dict) and isinstance(description.get("type"), str),
-        f"a layer description must be an object with a 'type', got {description!r}"[:200],
+    if version == 1:  # the scaler was kept beside the model: make it the first layer
+        model = _with_old_scaler(model, header.get("scaler"), _entries(arrays, "scaler/"))
+    else:
+        check(header.get("scaler") is None, "a version 2 file keeps no separate scaler")
+    known = ("weights/", "buffers/", "scaler/") if version == 1 else ("weights/", "buffers/")
+    unexpected = [k for k in arrays if k != "config" and not k.startswith(known)]
+    check(not unexpected, f"unexpected entries {unexpected}")
+    n_classes = output_classes(model)
+    check(
+        class_names is None or n_classes is None or len(class_names) == n_classes,
+        f"the file names {len(class_names or [])} classes but the model has {n_classes} outputs",
     )
-    kind = description["type"]
-    if kind == "MLP":
-        c = description.get("config")
-        _check(isinstance(c, dict), "the MLP description has no 'config' object")
-        _check(_sizes_ok(c.get("sizes")), "MLP sizes must list at least two positive integers")
-        for key in ("activation", "output"):
-            _check(_known_activation(c.get(key)), f"unknown MLP {key} {c.get(key)!r}")
-        dropout = c.get("dropout", 0.0)
-        _check(_typed(dropout, _NUMBER), "MLP dropout must be a number")
-        model = MLP(c["sizes"], c["activation"], c["output"], "zeros", None, dropout, dtype)
-        model.init_name = str(c.get("init", "zeros"))  # the weights come from the file
-        return model
-    if kind == "Sequential":
-        layers = description.get("layers")
-        _check(isinstance(layers, list), "the Sequential description has no 'layers' list")
-        return Sequential(*(build(layer, dtype) for layer in layers))
-    if kind not in LAYER_ARGS:
-        known = ", ".join(["MLP", "Sequential", *LAYER_ARGS])
-        raise ValueError(f"unknown layer type {kind!r}; this tracegrad reads {known}")
-    args = {}
-    for name, types in LAYER_ARGS[kind].items():
-        value = description.get(name)
-        _check(_typed(value, types), f"{kind} needs {name} of type {types[-1].__name__}")
-        args[name] = value
-    if kind == "Linear":
-        return Linear(**args, init="zeros", dtype=dtype)
-    return _LAYER_TYPES[kind](**args)
+    trained_on = check_record(header.get("trained_on"), input_features(model))
+    model.eval()
+    return ModelBundle(model, None, class_names, metadata, header["model"], trained_on)
 
 
-def _count_parameters(d) -> int:
-    """Parameters a description implies, computed without building anything."""
-    _check(isinstance(d, dict), "the config has no model description")
-    if d.get("type") == "MLP" and isinstance(d.get("config"), dict):
-        sizes = d["config"].get("sizes")
-        _check(_sizes_ok(sizes), "MLP sizes must list at least two positive integers")
-        return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-    if d.get("type") == "Sequential" and isinstance(d.get("layers"), list):
-        return sum(_count_parameters(layer) for layer in d["layers"])
-    n_in, n_out = d.get("in_features"), d.get("out_features")
-    if d.get("type") == "Linear" and _typed(n_in, _INT) and _typed(n_out, _INT):
-        return n_out * (n_in + 1)
-    return 0  # parameter-free layers; build() validates the rest
+def _entries(arrays: dict, prefix: str) -> dict:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
 def _load_weights(model: Module, weights: dict, dtype: np.dtype) -> None:
     expected = {name: p.shape for name, p in model.named_parameters()}
     missing = [n for n in expected if n not in weights]
-    _check(not missing, f"missing weights {missing}")
+    check(not missing, f"missing weights {missing}")
     extra = [n for n in weights if n not in expected]
-    _check(not extra, f"weights {extra} do not belong to the described model")
+    check(not extra, f"weights {extra} do not belong to the described model")
     for name, shape in expected.items():
         value = weights[name]
-        _check(
+        check(
             value.shape == shape,
             f"weight {name} has shape {value.shape}, the config implies {shape}",
         )
-        _check(value.dtype == dtype, f"weight {name} is {value.dtype}, the config says {dtype}")
+        check(value.dtype == dtype, f"weight {name} is {value.dtype}, the config says {dtype}")
+        check(bool(np.isfinite(value).all()), f"weight {name} holds NaN or infinite values")
     model.load_state_dict(weights)
 
 
-def _scaler_from(header, arrays: dict, model: Module):
+def _with_old_scaler(model: Module, header, arrays: dict) -> Module:
     if header is None:
-        _check(not arrays, "scaler arrays are present but the config has no scaler")
-        return None
-    _check(isinstance(header, dict), "the scaler entry must be a JSON object")
+        check(not arrays, "scaler arrays are present but the config has no scaler")
+        return model
+    check(isinstance(header, dict), "the scaler entry must be a JSON object")
     scaler = Scaler.from_dict({**header, **arrays})
-    first = next((m for _, m in model.named_modules() if isinstance(m, Linear)), None)
-    if first is not None:
-        _check(
-            scaler.n_features == first.in_features,
-            f"the scaler has {scaler.n_features} features, the model takes {first.in_features}",
-        )
-    return scaler
+    try:
+        layer = Normalization.from_scaler(scaler)
+    except ValueError as err:
+        raise ValueError(f"scaler: {err}") from None
+    n_in = input_features(model)
+    check(
+        n_in is None or layer.n_features == n_in,
+        f"the scaler has {layer.n_features} features, the model takes {n_in}",
+    )
+    return Sequential(layer, model)
+
+
+def _check_finite(value, where: str) -> None:
+    """JSON readers accept NaN and Infinity; a model file must not hold them anywhere."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where} is {value}: model files hold finite numbers only")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
+
+
+def _first_layer(model):
+    while isinstance(model, Sequential) and len(model):
+        model = model.layers[0]
+    return model
 
 
 def _resolve(path, writing: bool) -> Path:
@@ -294,22 +290,3 @@ def _resolve(path, writing: bool) -> Path:
     if not writing and not path.is_file():
         raise FileNotFoundError(f"no model file at {path}: check the path, or save a model first")
     return path
-
-
-def _check(ok: bool, problem: str) -> None:
-    if not ok:
-        raise ValueError(problem)
-
-
-def _typed(value, types) -> bool:
-    """JSON type check; ``True`` is not an int here, although it is in Python."""
-    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
-
-
-def _known_activation(name) -> bool:
-    return isinstance(name, str) and name.lower().replace("-", "_") in ACTIVATIONS
-
-
-def _sizes_ok(sizes) -> bool:
-    ints = isinstance(sizes, list) and all(_typed(s, _INT) for s in sizes)
-    return ints and len(sizes) >= 2 and min(sizes) >= 1

@@ -62,6 +62,11 @@ class Dataset:
         ``"0" .. str(max(y))``.
     image_shape : tuple of int, optional
         ``(height, width)`` when each row is a flattened image, else None.
+    columns : dict, optional
+        For data read from a file: ``feature_names`` (list or None),
+        ``label_name`` (str or None), ``label_index`` and ``n_columns`` (where
+        the label stood in each row). Model files record it so that
+        ``predict`` reads new files by the same rules as training did.
     """
 
     X: np.ndarray
@@ -70,6 +75,7 @@ class Dataset:
     description: str = ""
     class_names: list[str] | None = None
     image_shape: tuple[int, ...] | None = None
+    columns: dict | None = None
 
     def __post_init__(self):
         self.X = _check_features(self.X)
@@ -119,6 +125,7 @@ class Dataset:
             description=self.description,
             class_names=list(self.class_names),
             image_shape=self.image_shape,
+            columns=self.columns,
         )
 
     def __len__(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import warnings
 import zipfile
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +52,16 @@ def load_file(path, label_column=None) -> Dataset:
         )
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist (or is not a file)")
-    class_names = None
+    class_names, columns = None, None
     if suffix == ".npz":
         if label_column is not None:
             raise ValueError(f"{path}: label_column is not used for .npz files, which hold X and y")
         X, y, class_names = _read_npz(path)
         where = "array y"
     elif suffix == ".npy":
-        X, y, where = _read_npy(path, label_column)
+        X, y, where, columns = _read_npy(path, label_column)
     else:
-        X, y, where = _read_csv(path, label_column)
+        X, y, where, columns = _read_csv(path, label_column)
     if class_names is None:
         y, class_names = encode_labels(y, f"{path} ({where})")
     return Dataset(
@@ -68,6 +69,7 @@ def load_file(path, label_column=None) -> Dataset:
         y,
         name=path.stem,
         class_names=class_names,
+        columns=columns,
         description=(
             f"Loaded from {path.name}: {len(X)} samples with {X.shape[1]} features, "
             f"{len(class_names)} classes (labels from {where})."
@@ -79,16 +81,17 @@ def encode_labels(values, source: str = "labels"):
     """Map labels to ``0..K-1`` in sorted order; return ``(y, class_names)``.
 
     Numbers are sorted numerically (so "10" comes after "9") and must be whole;
-    anything else is sorted as text.
+    anything else is sorted as text. Labels are compared exactly: the texts
+    "9007199254740993" and "9007199254740992" are two classes, and float labels
+    too large for their dtype to tell neighbouring integers apart are refused.
     """
     values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"{source}: labels must be one column, got shape {values.shape}")
     if values.dtype.kind in "USO":
-        values = np.char.strip(values.astype(str))
-        try:
-            values = values.astype(np.float64)
-        except ValueError:
-            names, y = np.unique(values, return_inverse=True)
-            return y.astype(np.int64), [str(n) for n in names]
+        return _encode_text(np.char.strip(values.astype(str)), source)
+    if values.dtype.kind == "b":
+        values = values.astype(np.int64)
     if values.dtype.kind == "f":
         whole = np.isfinite(values) & (values == np.round(values))
         if not whole.all():
@@ -97,9 +100,63 @@ def encode_labels(values, source: str = "labels"):
                 f"{source} holds the non-integer label {bad}: classification needs class "
                 "labels (whole numbers or text); pick the right label_column or bin the values"
             )
-    values = values.astype(np.int64)
-    uniques, y = np.unique(values, return_inverse=True)
-    return y.astype(np.int64), [str(v) for v in uniques]
+        # From 2**(mantissa bits + 1) on, a float cannot hold every integer: 2**53 + 1 is
+        # stored as 2**53, so even 2**53 itself may be a rounded label.
+        limit = 2.0 ** (np.finfo(values.dtype).nmant + 1)
+        big = np.abs(values) >= limit
+        if big.any():
+            raise ValueError(
+                f"{source} holds the label {values[big][0]:.17g}, too large for "
+                f"{values.dtype} to tell neighbouring integers apart (2^{int(np.log2(limit))} "
+                "or more): store labels as integers or text"
+            )
+        uniques, y = np.unique(values, return_inverse=True)
+        return y.astype(np.int64), [str(int(v)) for v in uniques]
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"{source}: labels of dtype {values.dtype} are not class labels")
+    uniques, y = np.unique(values, return_inverse=True)  # in their own dtype: uint64 stays exact
+    return y.astype(np.int64), [str(int(v)) for v in uniques]
+
+
+def _encode_text(text: np.ndarray, source: str):
+    empty = np.flatnonzero(text == "")
+    if empty.size:
+        raise ValueError(
+            f"{source} has an empty label (sample {empty[0] + 1}): give every row a label"
+        )
+    names, inverse = np.unique(text, return_inverse=True)
+    numbers = [_exact_integer(n) for n in names]
+    if any(v is None for v in numbers):  # some label is not a number: all are text
+        return inverse.reshape(-1).astype(np.int64), [str(n) for n in names]
+    for name, value in zip(names, numbers, strict=True):
+        if value is _NOT_WHOLE:
+            raise ValueError(
+                f"{source} holds the non-integer label {name}: classification needs class "
+                "labels (whole numbers or text); pick the right label_column or bin the values"
+            )
+        if value is _TOO_BIG:
+            raise ValueError(f"{source} holds the label {name[:40]}, too large to be a class")
+    # "3" and "3.0" are one class; 2**53 and 2**53 + 1 are two (Python ints are exact).
+    distinct = sorted(set(numbers))
+    index = {v: i for i, v in enumerate(distinct)}
+    y = np.array([index[v] for v in numbers], dtype=np.int64)[inverse.reshape(-1)]
+    return y, [str(v) for v in distinct]
+
+
+_NOT_WHOLE, _TOO_BIG = object(), object()
+
+
+def _exact_integer(text: str):
+    """The integer a label text denotes exactly, ``None`` if it is not a number."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value():
+        return _NOT_WHOLE
+    if value.adjusted() > 60:  # int() of "1e999999999" would build a huge number
+        return _TOO_BIG
+    return int(value)
 
 
 def _read_npz(path: Path):
@@ -131,7 +188,8 @@ def _read_npy(path: Path, label_column):
         raise ValueError(f"{path}: a .npy file has no column names; pass label_column as an int")
     column = _column_index(-1 if label_column is None else label_column, data.shape[1], path)
     features = np.delete(data, column, axis=1)
-    return features, data[:, column], f"column {column}"
+    columns = _columns_record(None, column, data.shape[1])
+    return features, data[:, column], f"column {column}", columns
 
 
 def csv_layout(path, label_column=None) -> tuple[str, bool, list]:
@@ -154,19 +212,35 @@ def _read_csv(path: Path, label_column):
     names = [c.strip() for c in rows[0]] if header else []
     column = _label_index(names, label_column, n_columns, path)
     others = [i for i in range(n_columns) if i != column]
+    X, y = read_csv_columns(path, delimiter, header, n_columns, others, column)
+    where = f"column {names[column]!r}" if header else f"column {column}"
+    return X, y, where, _columns_record(names or None, column, n_columns)
+
+
+def read_csv_columns(path, delimiter: str, header: bool, n_columns: int, features, label=None):
+    """Feature columns (float32, in the order of ``features``) and the label column's text.
+
+    Every row must have ``n_columns`` fields and, if ``label`` is given, a
+    non-empty label: a row with a missing or an extra field is refused naming
+    its line, never read shifted. ``label=None`` reads features only
+    (``predict`` on unlabelled rows) and returns ``(X, None)``.
+    """
+    check_rows(path, delimiter, header, n_columns, label)
     common = dict(delimiter=delimiter, skiprows=int(header), quotechar='"', encoding="utf-8-sig")
     # Lines are read with bounded lengths and counted, so the rows (float32 features
     # and a label of up to MAX_LABEL_CHARS) stay within MAX_ARRAY_BYTES.
     label_chars = limits.get("MAX_LABEL_CHARS")
-    row_bytes = 4 * len(others) + 4 * (label_chars + 1)
+    row_bytes = 4 * len(features) + (0 if label is None else 4 * (label_chars + 1))
+    y = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": refused below
             with text_lines(path, row_bytes) as lines:
-                X = np.loadtxt(lines, dtype=np.float32, usecols=others, ndmin=2, **common)
-            with text_lines(path, row_bytes) as lines:
-                label_dtype = f"U{label_chars + 1}"  # longer labels are refused below
-                y = np.loadtxt(lines, dtype=label_dtype, usecols=[column], ndmin=1, **common)
+                X = np.loadtxt(lines, dtype=np.float32, usecols=list(features), ndmin=2, **common)
+            if label is not None:
+                with text_lines(path, row_bytes) as lines:
+                    label_dtype = f"U{label_chars + 1}"  # longer labels are refused below
+                    y = np.loadtxt(lines, dtype=label_dtype, usecols=[label], ndmin=1, **common)
     except FileLimitError:
         raise
     except ValueError as error:
@@ -176,15 +250,60 @@ def _read_csv(path: Path, label_column):
         ) from None
     if len(X) == 0:
         raise ValueError(f"{path} has no data rows: add samples below the header")
-    longest = int(np.char.str_len(y).max(initial=0))
-    if longest > label_chars:
-        raise FileLimitError(
-            f"{path}: a label is longer than {label_chars} characters (MAX_LABEL_CHARS): pick "
-            "the right label column, or raise the limit with TRACEGRAD_MAX_LABEL_CHARS"
-        )
-    y = y.astype(f"U{max(longest, 1)}")
-    where = f"column {names[column]!r}" if header else f"column {column}"
-    return X, y, where
+    if y is not None:
+        longest = int(np.char.str_len(y).max(initial=0))
+        if longest > label_chars:
+            raise FileLimitError(
+                f"{path}: a label is longer than {label_chars} characters (MAX_LABEL_CHARS): "
+                "pick the right label column, or raise the limit with TRACEGRAD_MAX_LABEL_CHARS"
+            )
+        y = y.astype(f"U{max(longest, 1)}")
+    return X, y
+
+
+def check_rows(path, delimiter: str, header: bool, n_columns: int, label=None) -> None:
+    """Refuse the first row whose field count is not ``n_columns`` or whose label is empty.
+
+    One bounded line at a time, so memory stays that of the longest line allowed.
+    Blank lines are skipped, as the numeric reader skips them.
+    """
+    with text_lines(path, row_bytes=4 * n_columns) as lines:
+        for number, line in enumerate(lines, start=1):
+            if (number == 1 and header) or not line.strip():
+                continue
+            line = line.rstrip("\r\n")
+            if '"' in line:  # quoted fields may hold the delimiter: let csv split them
+                fields = next(csv.reader([line], delimiter=delimiter))
+                count = len(fields)
+            else:
+                fields, count = None, line.count(delimiter) + 1
+            if count != n_columns:
+                first = "the header" if header else "the first row"
+                raise ValueError(
+                    f"{path}: line {number} has {count} columns but {first} has "
+                    f"{n_columns}: fix or remove that row"
+                )
+            if label is None:
+                continue
+            if fields is None:  # split only as far as the label
+                if label < n_columns // 2:
+                    value = line.split(delimiter, label + 1)[label]
+                else:
+                    value = line.rsplit(delimiter, n_columns - label)[label - n_columns]
+            else:
+                value = fields[label]
+            if not value.strip():
+                raise ValueError(f"{path}: line {number} has an empty label: give every row one")
+
+
+def _columns_record(names, label: int, n_columns: int) -> dict:
+    """Where features and label stood in a file: ``Dataset.columns``, kept in model files."""
+    return {
+        "feature_names": None if names is None else [n for i, n in enumerate(names) if i != label],
+        "label_name": None if names is None else names[label],
+        "label_index": int(label),
+        "n_columns": int(n_columns),
+    }
 
 
 def _has_header(rows, label_column) -> bool:

@@ -16,6 +16,7 @@ from .layers import (
     activation,
 )
 from .module import Module, Parameter, Sequential
+from .preprocessing import Normalization
 from .utils import parameters_to_vector, vector_to_parameters
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "LogSoftmax",
     "Identity",
     "Dropout",
+    "Normalization",
     "MLP",
     "activation",
     "init",
