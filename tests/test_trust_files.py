@@ -224,7 +224,8 @@ CLI_CASES = [
             with_model("f.npy", forged_npy((10**9, 784)))),
     Hostile(Case("predict-csv-third-line-long", ["predict", "{tmp}/model.npz", "{tmp}/l.csv"], 1,
                  "line 3 is longer than"),
-            with_model("l.csv", lambda: b"0,1\n1,0\n" + long_line())),
+            # two rows of the model's 784 features, then a 12 MiB line
+            with_model("l.csv", lambda: (b"0," * 783 + b"1\n") * 2 + long_line())),
     Hostile(Case("predict-csv-one-line", ["predict", "{tmp}/model.npz", "{tmp}/l.csv"], 1,
                  "longer than 1,048,576 characters"),
             with_model("l.csv", long_line)),
