@@ -57,7 +57,7 @@ def mul(a, b):
 @primitive(operators=("__truediv__",), reflected=("__rtruediv__",))
 def div(a, b):
     out = _broadcasting("div", np.divide, a, b)
-    return out, (lambda g: g / b, lambda g: -g * a / (b * b))
+    return out, (lambda g: g / b, lambda g: -g * (out / b))
 
 
 @primitive(operators=("__neg__",))
