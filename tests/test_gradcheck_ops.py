@@ -7,7 +7,7 @@ import pytest
 import tracegrad as tg
 from op_table import ENTRIES, PUBLIC_OPS, REGISTERED, make_inputs
 from tracegrad.autograd import OPS
-from tracegrad.autograd.tensor import FUNCTIONS_ONLY, primitive
+from tracegrad.autograd.registry import FUNCTIONS_ONLY, primitive
 from tracegrad.checking import analytic_jacobian, numerical_jacobian
 
 COVERED = {name for name, *_ in ENTRIES}

@@ -60,6 +60,7 @@ def test_the_module_list_is_real():
 
 def test_the_engine_imports_no_op_and_module_no_layer():
     assert imports_of("tracegrad.autograd.tensor") == set()
+    assert imports_of("tracegrad.autograd.registry") == {"tracegrad.autograd.tensor"}
     assert "tracegrad.nn.layers" not in imports_of("tracegrad.nn.module")
     assert not any(m.startswith("tracegrad.nn") for m in imports_of("tracegrad.autograd.fused"))
 

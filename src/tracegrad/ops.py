@@ -6,7 +6,7 @@ this module only gathers them, from the one registry ``OPS``.
 """
 
 from .autograd import OPS
-from .autograd.tensor import apply, primitive  # noqa: F401
+from .autograd.registry import apply, primitive  # noqa: F401
 
 globals().update(OPS)
 __all__ = sorted(OPS)

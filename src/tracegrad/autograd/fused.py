@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import primitive
+from .registry import primitive
 
 
 @primitive(inputs=3, method=False)

@@ -25,7 +25,8 @@ import builtins
 
 import numpy as np
 
-from .tensor import Tensor, _raw, primitive, register
+from .registry import primitive, register
+from .tensor import Tensor, _raw
 
 
 def _broadcasting(name, f, a, b):
