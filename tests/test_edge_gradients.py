@@ -10,6 +10,9 @@ equally, as torch.max(x) without dim does too); torch.max(x, dim) hands it to on
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tracegrad as tg
 from tracegrad import functional as F
@@ -202,3 +205,36 @@ def test_every_public_op_has_an_edge_entry():
     covered = {name for name, *_ in EDGES}
     missing = [n for n in PUBLIC_OPS if n not in covered and n != "dropout"]  # random: no peer
     assert not missing, f"ops without an edge-point comparison: {missing}"
+
+
+TIE_OPS = {
+    "max": lambda x, y: x.amax(dim=0) + x.amax(),
+    "min": lambda x, y: x.amin(dim=-1, keepdim=True) * x.amin(),
+    "maximum": lambda x, y: x.maximum(y),
+    "minimum": lambda x, y: x.minimum(y),
+    "clip": lambda x, y: x.clamp(-1.0, 1.0),
+    "relu-abs": lambda x, y: x.relu() + y.abs(),
+    "softmax": lambda x, y: x.softmax(dim=-1) * y,
+}
+
+
+@pytest.mark.parametrize("op", TIE_OPS)
+@settings(max_examples=25, deadline=None)
+@given(
+    hnp.arrays(np.float64, (3, 4), elements=st.sampled_from([-1.0, -0.0, 0.0, 1.0, 2.0])),
+    hnp.arrays(np.float64, (3, 4), elements=st.sampled_from([-1.0, 0.0, 1.0])),
+)
+def test_ties_and_kinks_follow_torch_for_any_pattern(op, x, y):
+    """Inputs drawn from a few values, so ties and kinks are everywhere."""
+    fn = TIE_OPS[op]
+    ours = [tg.Tensor(a.copy(), requires_grad=True) for a in (x, y)]
+    theirs = [torch.tensor(a.copy(), requires_grad=True) for a in (x, y)]
+    out, ref = fn(*ours), fn(*theirs)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-15)
+    upstream = np.arange(1.0, out.size + 1).reshape(out.shape)
+    out.backward(upstream)
+    ref.backward(torch.tensor(upstream))
+    for a, b in zip(ours, theirs, strict=True):
+        want = np.zeros(a.shape) if b.grad is None else b.grad.numpy()
+        got = np.zeros(a.shape) if a.grad is None else a.grad
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
