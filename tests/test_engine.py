@@ -337,3 +337,20 @@ def test_unneeded_input_gradients_are_never_computed():
     spy(x, w).sum().backward()
     assert calls == ["b"]
     np.testing.assert_array_equal(w.grad, [1.0, 1.0, 1.0])
+
+
+def test_argument_conventions_of_numpy_and_torch():
+    x = tg.Tensor(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_array_equal(
+        x.sum(axis=1, keepdims=True).data, x.sum(dim=1, keepdim=True).data
+    )
+    with pytest.raises(TypeError, match="axis or dim"):
+        x.sum(axis=0, dim=0)
+    assert x.transpose(0, 2).shape == (4, 3, 2)  # two axes: swapped, as torch.transpose
+    assert x.transpose((2, 0, 1)).shape == (4, 2, 3)  # a tuple: permuted, as NumPy
+    assert x.transpose().shape == x.T.shape == (4, 3, 2)  # none: reversed, as NumPy
+    m = tg.Tensor(np.eye(2))
+    np.testing.assert_array_equal(m.transpose(0, 1).data, m.data.T)
+    assert x.max(dim=2).shape == (2, 3)  # values only (torch.amax), never (values, indices)
+    assert x.reshape(4, 6).shape == x.reshape((4, 6)).shape == (4, 6)
+    np.testing.assert_array_equal(tg.clamp(x, max=3.0).data, np.minimum(x.data, 3.0))
