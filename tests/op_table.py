@@ -9,9 +9,10 @@ import numpy as np
 import tracegrad as tg
 from tracegrad import functional as F
 from tracegrad import losses, ops
+from tracegrad.autograd import OPS
 
 _LABELS = np.array([2, 0, 1, 2])
-_LABELS20 = np.arange(20) % 4  # 16+ rows of few classes: the column-major max (ops.max_keepdims)
+_LABELS20 = np.arange(20) % 4  # a batch of 20 rows of 4 classes
 _PROBS = np.array([[0.2, 0.3, 0.5], [1, 0, 0], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]])
 _BINARY = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
 _COND = np.array([[True, False, True], [False, True, True]])
@@ -71,12 +72,29 @@ ENTRIES = [
     ("max", lambda a: ops.max(a), lambda t, a: a.amax(), [(3, 4)], (-2, 2)),
     ("max", lambda a: ops.max(a, 1), lambda t, a: a.amax(1), [(3, 4)], (-2, 2)),
     ("max", lambda a: ops.max(a, 0, True), lambda t, a: a.amax(0, keepdim=True), [(3, 4)], (-2, 2)),
+    ("max", lambda a: a.amax(dim=(0, 2)), lambda t, a: a.amax(dim=(0, 2)), [(2, 3, 2)], (-2, 2)),
+    ("min", lambda a: ops.min(a), lambda t, a: a.amin(), [(3, 4)], (-2, 2)),
+    ("min", lambda a: a.min(axis=1), lambda t, a: a.amin(1), [(3, 4)], (-2, 2)),
     ("reshape", lambda a: a.reshape(4, 3), lambda t, a: a.reshape(4, 3), [(3, 4)], (-2, 2)),
     ("transpose", lambda a: a.T, lambda t, a: a.T, [(3, 4)], (-2, 2)),
     (
         "transpose",
         lambda a: a.transpose(1, 2, 0),
         lambda t, a: a.permute(1, 2, 0),
+        [(2, 3, 4)],
+        (-2, 2),
+    ),
+    (
+        "transpose",
+        lambda a: a.transpose(0, 2),
+        lambda t, a: a.transpose(0, 2),
+        [(2, 3, 4)],
+        (-2, 2),
+    ),
+    (
+        "permute",
+        lambda a: a.permute(2, 0, 1),
+        lambda t, a: a.permute(2, 0, 1),
         [(2, 3, 4)],
         (-2, 2),
     ),
@@ -111,6 +129,8 @@ ENTRIES = [
         (-2, 2),
     ),
     ("clip", lambda a: ops.clip(a, -1.0, 1.2), lambda t, a: a.clamp(-1.0, 1.2), [(3, 4)], (-2, 2)),
+    ("clip", lambda a: a.clamp(min=-0.5), lambda t, a: a.clamp(min=-0.5), [(3, 4)], (-2, 2)),
+    ("clip", lambda a: a.clip(max=0.5), lambda t, a: a.clip(max=0.5), [(3, 4)], (-2, 2)),
     (
         "astype",
         lambda a: ops.astype(a, np.float64) * 2,
@@ -213,10 +233,12 @@ ENTRIES = [
     ("dropout", lambda a: F.dropout(a, 0.4, np.random.default_rng(3)), None, [(3, 4)], (-2, 2)),
 ]
 
-# Everything a user can differentiate through: ops' public list, the functional
-# activations and the losses. A name here without a table entry fails a test.
+# Everything a user can differentiate through: the registry's ops (aliases such as
+# ``clamp`` are the same functions as ``clip``), the functional activations and the
+# losses. A name here without a table entry fails a test.
+REGISTERED = sorted(name for name, fn in OPS.items() if fn.__name__ == name)
 PUBLIC_OPS = sorted(
-    set(ops.__all__) | set(F.__all__) - {"identity"} | set(losses.__all__) - {"l2_penalty"}
+    set(REGISTERED) | set(F.__all__) - {"identity"} | set(losses.__all__) - {"l2_penalty"}
 )
 
 
@@ -226,4 +248,4 @@ def make_inputs(shapes, bounds, seed=0, dtype=np.float64):
     return [rng.uniform(low, high, size=s).astype(dtype) for s in shapes]
 
 
-__all__ = ["ENTRIES", "PUBLIC_OPS", "make_inputs", "tg"]
+__all__ = ["ENTRIES", "PUBLIC_OPS", "REGISTERED", "make_inputs", "tg"]

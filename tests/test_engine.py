@@ -168,28 +168,6 @@ def test_sigmoid_special_values_and_scalars():
     assert t.grad == pytest.approx(want * (1 - want), rel=1e-15)
 
 
-@pytest.mark.parametrize(
-    "shape", [(15, 10), (16, 10), (256, 10), (16, 64), (16, 65), (40, 1), (3, 0, 2)]
-)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_max_keepdims_equals_numpy_max(shape, dtype):
-    """The softmaxes' shift: the column-major path (16+ rows, <= 64 columns) is exact."""
-    from tracegrad.ops import max_keepdims
-
-    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
-    if a.size:
-        a.flat[7] = np.nan  # NaN must win in its row, as in a.max
-        a.flat[-1] = -np.inf
-    for axis in range(-a.ndim, a.ndim):
-        if a.shape[axis] == 0:
-            continue
-        got, want = max_keepdims(a, axis), a.max(axis=axis, keepdims=True)
-        assert got.shape == want.shape and got.dtype == want.dtype
-        np.testing.assert_array_equal(got, want)
-    strided = a[::2] if a.ndim == 2 else a  # a non-contiguous view takes the same paths
-    np.testing.assert_array_equal(max_keepdims(strided, -1), strided.max(axis=-1, keepdims=True))
-
-
 def test_dropout_inverted_scaling_and_eval_identity():
     layer = nn.Dropout(0.25, rng=0)
     x = tg.Tensor(np.ones((200, 50)))
@@ -290,52 +268,89 @@ def test_integer_inputs_do_not_upcast_a_float32_model():
     assert out.dtype == np.float32
 
 
-def _mlp_grads(model, X, y):
-    model.zero_grad()
-    tg.losses.cross_entropy(model(tg.Tensor(X)), y).backward()
-    return [p.grad for p in model.parameters()]
+def test_flat_view_of_a_weight_edits_it_as_in_the_course_notes():
+    """The notes' gradient check by hand: perturb one weight through a flat view."""
+    L = nn.Linear(3, 2, rng=0, dtype=np.float64)
+    before = L.weight.data.copy()
+    j, eps = 4, 1e-4
+    L.weight.data.reshape(-1)[j] += eps
+    changed = L.weight.data - before
+    assert changed[np.unravel_index(j, before.shape)] == pytest.approx(eps, rel=1e-9)
+    assert np.count_nonzero(changed) == 1
+    assert L.weight.data.flags.c_contiguous
 
 
-def test_linear_weights_are_column_major_with_matching_owned_gradients():
-    """Linear keeps W column-major (faster products); gradients follow, values do not change."""
-    model = nn.MLP([6, 8, 3], activation="relu", rng=0, dtype=np.float64)
-    rng = np.random.default_rng(1)
-    X, y = rng.normal(size=(20, 6)), rng.integers(0, 3, 20)
-    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
-    assert all(w.data.flags.f_contiguous and not w.data.flags.c_contiguous for w in weights)
-    fast = _mlp_grads(model, X, y)
-    for w in weights:
-        assert w.grad.flags.f_contiguous and w.grad.base is None  # own memory, no copy made
-    for p in model.parameters():  # a user may assign row-major arrays: same gradients
-        p.data = np.ascontiguousarray(p.data)
-    plain = _mlp_grads(model, X, y)
-    assert all(w.grad.flags.c_contiguous for w in weights)
-    for a, b in zip(fast, plain, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
-
-
-def test_layout_survives_state_dicts_and_gradient_checks():
+def test_numerical_gradient_by_the_flat_view_matches_backprop():
     model = nn.MLP([4, 5, 3], activation="tanh", rng=2, dtype=np.float64)
-    other = nn.MLP([4, 5, 3], activation="tanh", rng=3, dtype=np.float64)
-    other.load_state_dict({k: np.ascontiguousarray(v) for k, v in model.state_dict().items()})
-    w = other.parameters()[0]
-    assert w.data.flags.f_contiguous  # copied into the existing storage
-    np.testing.assert_array_equal(w.data, model.parameters()[0].data)
-    opt = tg.optim.SGD(other.parameters(), lr=0.1, momentum=0.9)
-    X, y = np.random.default_rng(0).normal(size=(7, 4)), np.arange(7) % 3
-    _mlp_grads(other, X, y)
-    opt.step()
-    again = tg.optim.SGD(other.parameters(), lr=0.1, momentum=0.9)
-    again.load_state_dict(opt.state_dict())  # saved row-major, restored in w's layout
-    assert again.state[0]["momentum_buffer"].flags.f_contiguous
-    # The numerical check perturbs column-major weights in place (reshape(-1) would copy).
-    result = tg.checking.check_model_gradients(
-        other, lambda: tg.losses.cross_entropy(other(tg.Tensor(X)), y)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(7, 4)), np.arange(7) % 3
+
+    def cost():
+        return tg.losses.cross_entropy(model(X), y).item()
+
+    tg.losses.cross_entropy(model(X), y).backward()
+    W = model.linears[0].weight
+    flat, eps = W.data.reshape(-1), 1e-6
+    numerical = np.empty(flat.size)
+    for j in range(flat.size):
+        flat[j] += eps
+        plus = cost()
+        flat[j] -= 2 * eps
+        minus = cost()
+        flat[j] += eps
+        numerical[j] = (plus - minus) / (2 * eps)
+    np.testing.assert_allclose(numerical, W.grad.reshape(-1), rtol=1e-6, atol=1e-9)
+
+
+def test_integer_input_is_converted_afresh_on_every_call():
+    """The example of issue 10: a second integer batch must not give the first's output."""
+    m = nn.Sequential(nn.Linear(4, 3, rng=0), nn.ReLU(), nn.Linear(3, 2, rng=1))
+    x = np.arange(8).reshape(2, 4)
+    first = m(tg.Tensor(x)).data.copy()
+    second = m(tg.Tensor(x * 3)).data
+    as_float = m(tg.Tensor(x * 3, dtype=np.float32)).data
+    assert not np.allclose(first, second)
+    np.testing.assert_array_equal(second, as_float)
+    assert second.dtype == np.float32
+
+
+def test_power_zero_has_zero_gradient_everywhere_as_in_torch():
+    x = tg.Tensor(np.array([0.0, -1.5, 2.0]), requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+    a = tg.Tensor(np.array([0.0, 0.0, 3.0]), requires_grad=True)
+    b = tg.Tensor(np.array([0.0, 2.0, 0.0]), requires_grad=True)
+    (a**b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 0.0, np.log(3.0)])
+
+
+def test_unneeded_input_gradients_are_never_computed():
+    """Only the VJPs of inputs that require a gradient run (one per input, HIPS-style)."""
+    calls = []
+
+    @tg.autograd.primitive(registered=False)
+    def spy(a, b):
+        return a * b, (lambda g: calls.append("a") or g * b, lambda g: calls.append("b") or g * a)
+
+    x, w = tg.Tensor(np.ones(3)), tg.Tensor(np.full(3, 2.0), requires_grad=True)
+    spy(x, w).sum().backward()
+    assert calls == ["b"]
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0, 1.0])
+
+
+def test_argument_conventions_of_numpy_and_torch():
+    x = tg.Tensor(np.arange(24.0).reshape(2, 3, 4))
+    np.testing.assert_array_equal(
+        x.sum(axis=1, keepdims=True).data, x.sum(dim=1, keepdim=True).data
     )
-    assert result.passed and result.details["0.weight"]["relative_difference"] < 1e-8
-
-
-def test_numerical_jacobian_of_a_column_major_input():
-    a = np.asfortranarray(np.random.default_rng(0).normal(size=(3, 4)))
-    (num,) = tg.checking.numerical_jacobian(lambda t: t * t, [a])
-    np.testing.assert_allclose(num, np.diag(2 * a.ravel()), atol=1e-8)
+    with pytest.raises(TypeError, match="axis or dim"):
+        x.sum(axis=0, dim=0)
+    assert x.transpose(0, 2).shape == (4, 3, 2)  # two axes: swapped, as torch.transpose
+    assert x.transpose((2, 0, 1)).shape == (4, 2, 3)  # a tuple: permuted, as NumPy
+    assert x.transpose().shape == x.T.shape == (4, 3, 2)  # none: reversed, as NumPy
+    m = tg.Tensor(np.eye(2))
+    np.testing.assert_array_equal(m.transpose(0, 1).data, m.data.T)
+    assert x.max(dim=2).shape == (2, 3)  # values only (torch.amax), never (values, indices)
+    assert x.reshape(4, 6).shape == x.reshape((4, 6)).shape == (4, 6)
+    np.testing.assert_array_equal(tg.clamp(x, max=3.0).data, np.minimum(x.data, 3.0))

@@ -11,6 +11,14 @@ torch = pytest.importorskip("torch")
 TOLERANCE = {np.float64: 1e-9, np.float32: 1e-5}
 
 
+def _grads_close(ours, theirs, rtol):
+    """Gradients of tracegrad and torch leaves; an unused input has None in both."""
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert (a.grad is None) == (b.grad is None), f"input {i}: grad None in one only"
+        if a.grad is not None:
+            _rel_close(a.grad, b.grad.numpy(), rtol, f"grad of input {i}")
+
+
 def _rel_close(ours, theirs, rtol, what):
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} vs torch {theirs.shape}"
@@ -40,3 +48,76 @@ def test_op_matches_torch(entry, dtype):
     ref.backward(torch.tensor(upstream))
     for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         _rel_close(a.grad, b.grad.numpy(), TOLERANCE[dtype], f"{name} grad of input {i}")
+
+
+# The same expression, letter for letter, run on a tracegrad Tensor and on a torch tensor:
+# methods, operators and the dim/keepdim spellings follow PyTorch.
+SAME_CALLS = [
+    lambda x, y: x.relu() + x.tanh() * x.sigmoid(),
+    lambda x, y: x.exp().sum() + x.abs().sqrt().mean() + (x.abs() + 1).log().sum(),
+    lambda x, y: (x.abs() + 0.5).log1p() * x.neg(),
+    lambda x, y: x.sum(1) + x.sum(dim=1) + x.mean(dim=-1),
+    lambda x, y: x.sum(dim=0, keepdim=True) * x.mean(0, keepdim=True),
+    lambda x, y: x.amax(dim=1) - x.amin(1) + x.max() - x.min(),
+    lambda x, y: x.reshape(4, 3) @ y.reshape((3, 4)),
+    lambda x, y: x.transpose(0, 1) * y.T + x.permute(1, 0),
+    lambda x, y: x.clamp(-0.5, 0.5) + x.clip(min=-0.2) + x.clamp(max=0.1),
+    lambda x, y: x.softmax(dim=1) + x.log_softmax(1) + x.softmax(0),
+    lambda x, y: x.matmul(y.T) + x @ y.T,
+    lambda x, y: x.maximum(y) * x.minimum(y),
+    lambda x, y: x.add(y).mul(y).sub(x).div(y.abs() + 1) + x.pow(2) + (x**3) / 2,
+    lambda x, y: 2 * x - 1 / (y.abs() + 1) + 3 - x + 2**x,
+    lambda x, y: x[1:, ::2].sum() + x[np.array([0, 2, 0])].mean(),
+]
+
+
+@pytest.mark.parametrize("call", SAME_CALLS, ids=[str(i) for i in range(len(SAME_CALLS))])
+def test_method_calls_read_as_in_torch(call):
+    rng = np.random.default_rng(5)
+    X, Y = rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (3, 4))
+    ours = [tg.Tensor(X.copy(), requires_grad=True), tg.Tensor(Y.copy(), requires_grad=True)]
+    theirs = [torch.tensor(X, requires_grad=True), torch.tensor(Y, requires_grad=True)]
+    out, ref = call(*ours), call(*theirs)
+    _rel_close(out.data, ref.detach().numpy(), 1e-12, "value")
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    ref.backward(torch.tensor(upstream))
+    _grads_close(ours, theirs, 1e-12)
+
+
+TOP_LEVEL_CALLS = [
+    lambda m, L2, W2, b2: m.sigmoid(m.matmul(L2, W2) + b2),
+    lambda m, L2, W2, b2: m.tanh(m.exp(L2) @ m.relu(W2)) + m.log(m.abs(b2) + 1),
+    lambda m, L2, W2, b2: m.sum(m.sqrt(m.abs(L2)), dim=0) + m.mean(m.log1p(m.abs(W2))),
+    lambda m, L2, W2, b2: m.amax(m.clamp(L2, -0.5, 0.5), dim=1) + m.max(m.clip(W2, max=0.1)),
+    lambda m, L2, W2, b2: m.where(L2 > 0, L2, -L2).sum() + m.minimum(W2, m.abs(W2) * 0.5).sum(),
+    lambda m, L2, W2, b2: m.softmax(m.cat([L2, L2], dim=1), dim=1).sum(0) + b2.sum(),
+    lambda m, L2, W2, b2: m.stack([W2, W2], dim=0).sum(dim=(0, 1)) * m.transpose(W2, 0, 1)[:, 0],
+    lambda m, L2, W2, b2: m.log_softmax(m.reshape(L2, (4, 3)), dim=1) * m.permute(L2, (1, 0)),
+]
+
+
+@pytest.mark.parametrize("call", TOP_LEVEL_CALLS, ids=[str(i) for i in range(len(TOP_LEVEL_CALLS))])
+def test_top_level_functions_read_as_in_torch(call):
+    rng = np.random.default_rng(6)
+    arrays = [rng.uniform(-1, 1, s) for s in [(3, 4), (4, 2), (2,)]]
+    ours = [tg.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, ref = call(tg, *ours), call(torch, *theirs)
+    _rel_close(out.data, ref.detach().numpy(), 1e-12, "value")
+    out.sum().backward()
+    ref.sum().backward()
+    _grads_close(ours, theirs, 1e-12)
+
+
+def test_ops_torch_has_as_methods_are_methods_here():
+    """Where torch.Tensor has a method of a registered op's name, Tensor has it too; except
+    ``where``, whose method in torch (``x.where(condition, y)``) reads differently."""
+    from tracegrad.autograd import OPS
+
+    missing = [
+        n for n in OPS if hasattr(torch.Tensor, n) and not hasattr(tg.Tensor, n) and n != "where"
+    ]
+    assert not missing, f"torch.Tensor has these methods, tracegrad's Tensor does not: {missing}"
+    not_top_level = [n for n in OPS if hasattr(torch, n) and not hasattr(tg, n)]
+    assert not not_top_level

@@ -1,10 +1,15 @@
 """tracegrad: neural networks trained by backpropagation, on NumPy.
 
 Every number of a forward and backward pass can be seen, gradients can be
-checked numerically, and multilayer perceptrons train fast on a CPU.
+checked numerically, and multilayer perceptrons train on a CPU.
+
+Every op of the engine is also a top-level function, as in PyTorch:
+``tg.sigmoid(tg.matmul(L2, W2) + b2)``. They come from one registry,
+``tracegrad.autograd.OPS``, which also gives ``Tensor`` its methods.
 """
 
-from . import datasets, functional, io, losses, nn, ops, optim, training
+from . import autograd, datasets, functional, io, losses, nn, ops, optim, training
+from .autograd import OPS
 from .checking import GradcheckResult, check_model_gradients, gradcheck
 from .fpmode import set_flush_denormal
 from .io import ModelFileError, load, save
@@ -12,6 +17,8 @@ from .tensor import Tensor, is_grad_enabled, no_grad
 from .tracing import trace
 
 __version__ = "0.1.0"
+
+globals().update(OPS)  # tg.exp, tg.matmul, tg.sum, ... (the registry's functions)
 
 __all__ = [
     "Tensor",
@@ -25,6 +32,7 @@ __all__ = [
     "save",
     "load",
     "ModelFileError",
+    "autograd",
     "datasets",
     "functional",
     "io",
@@ -34,4 +42,5 @@ __all__ = [
     "optim",
     "training",
     "__version__",
+    *sorted(OPS),
 ]

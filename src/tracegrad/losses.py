@@ -1,15 +1,18 @@
 """Cost functions. Reductions and defaults follow ``torch.nn.functional``: the
 mean over the batch unless ``reduction="sum"`` or ``"none"``.
+
+This module checks the inputs where they enter (one line naming the problem and the
+fix); the cross-entropies then run as fused primitives (``tracegrad.autograd.fused``),
+the other losses as composites of primitives.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from . import ops
-from .tensor import Tensor
+from .autograd import fused
+from .autograd.primitives import abs, sum
+from .autograd.tensor import Tensor
 
 __all__ = [
     "mse",
@@ -49,14 +52,18 @@ def _targets_like(targets, output: Tensor, name="targets") -> np.ndarray:
     return t.astype(output.dtype, copy=False)
 
 
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
 def _reduce(per_element: Tensor, reduction: str) -> Tensor:
+    _check_reduction(reduction)
     if reduction == "mean":
         return per_element.mean()
     if reduction == "sum":
         return per_element.sum()
-    if reduction == "none":
-        return per_element
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return per_element
 
 
 def mse(output, targets, reduction: str = "mean") -> Tensor:
@@ -73,22 +80,7 @@ def mse(output, targets, reduction: str = "mean") -> Tensor:
 def mae(output, targets, reduction: str = "mean") -> Tensor:
     """Mean absolute error."""
     output = _tensor(output, "output")
-    return _reduce(ops.abs(output - _targets_like(targets, output)), reduction)
-
-
-def _bce(p, y, reduction):
-    # PyTorch clamps each log at -100 so a probability of exactly 0 or 1 stays finite.
-    log_p = np.maximum(np.log(np.maximum(p, 0)), -100)
-    log_q = np.maximum(np.log(np.maximum(1 - p, 0)), -100)
-    loss = -(y * log_p + (1 - y) * log_q)
-    n = loss.size if reduction == "mean" else 1
-    out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
-    eps = 1e-12
-
-    def vjp(g):
-        return (g * (p - y) / np.maximum(p * (1 - p), eps) / n,)
-
-    return np.asarray(out, dtype=p.dtype), vjp
+    return _reduce(abs(output - _targets_like(targets, output)), reduction)
 
 
 def binary_cross_entropy(probabilities, targets, reduction: str = "mean") -> Tensor:
@@ -104,23 +96,20 @@ def binary_cross_entropy(probabilities, targets, reduction: str = "mean") -> Ten
         raise ValueError(
             f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}"
         )
-    if reduction not in ("mean", "sum", "none"):
-        _reduce(p, reduction)
-    with np.errstate(divide="ignore"):
-        return ops.apply(_bce, p, y=y, reduction=reduction, op="binary_cross_entropy")
+    _check_reduction(reduction)
+    return fused.binary_cross_entropy(p, y, reduction)
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
     """Sigmoid + binary cross-entropy in one stable expression: softplus(x) − x·y."""
-    from .functional import softplus
-
     x = _tensor(logits, "logits")
     y = _targets_like(targets, x)
     if np.any((y < 0) | (y > 1)):
         raise ValueError(
             f"binary targets must lie in [0, 1], got values from {y.min()} to {y.max()}"
         )
-    return _reduce(softplus(x) - x * y, reduction)
+    _check_reduction(reduction)
+    return fused.binary_cross_entropy_with_logits(x, y, reduction)
 
 
 def _class_targets(targets, logits: Tensor) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -158,44 +147,6 @@ def _class_targets(targets, logits: Tensor) -> tuple[np.ndarray | None, np.ndarr
     return None, t.astype(logits.dtype, copy=False)
 
 
-def _softmax_cross_entropy(z, labels, probs, reduction):
-    """Fused softmax + negative log-likelihood: stable, and its gradient is softmax − target."""
-    # ufunc.reduce is what .max()/.sum() call, minus a layer of Python: this runs every step.
-    n = len(z)
-    shifted = z - ops.max_keepdims(z, 1)
-    e = np.exp(shifted)
-    total = np.add.reduce(e, axis=1, keepdims=True)
-    log_total = np.log(total)
-    rows = np.arange(n)
-    if labels is not None:  # −log p_y = log Σ e^z − z_y, with no (n, K) log-probability array
-        per_row = log_total[:, 0] - shifted[rows, labels]
-    else:
-        per_row = (probs * (log_total - shifted)).sum(axis=1)
-    if reduction == "mean":
-        out = np.add.reduce(per_row) / n
-    else:
-        out = np.add.reduce(per_row) if reduction == "sum" else per_row
-    if not (math.isfinite(out) if reduction != "none" else np.all(np.isfinite(out))):
-        bad = z[~np.isfinite(z)][:3].tolist()
-        raise ValueError(
-            f"logits contain non-finite values (e.g. {bad}): check the learning rate and the "
-            "input scaling"
-            if bad
-            else "cross-entropy overflowed: the logits are too large; lower the learning rate"
-        )
-
-    def vjp(g):
-        p = e / total
-        if labels is not None:
-            p[rows, labels] -= 1
-        else:
-            p = p * probs.sum(axis=1, keepdims=True) - probs
-        p *= g[:, None] if reduction == "none" else (g / n if reduction == "mean" else g)
-        return (p,)
-
-    return np.asarray(out, dtype=z.dtype), vjp
-
-
 def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of raw scores ``logits`` (n, K).
 
@@ -207,17 +158,18 @@ def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
     z = _tensor(logits, "logits", check_finite=False)
     if z.ndim != 2:
         raise ValueError(f"logits must be 2-D (samples, classes), got shape {z.shape}")
-    if reduction not in ("mean", "sum", "none"):
-        _reduce(z, reduction)
+    _check_reduction(reduction)
     labels, probs = _class_targets(targets, z)
-    return ops.apply(
-        _softmax_cross_entropy,
-        z,
-        labels=labels,
-        probs=probs,
-        reduction=reduction,
-        op="cross_entropy",
-    )
+    loss = fused.softmax_cross_entropy(z, labels, probs, reduction)
+    if not np.all(np.isfinite(loss.data)):
+        bad = z.data[~np.isfinite(z.data)][:3].tolist()
+        raise ValueError(
+            f"logits contain non-finite values (e.g. {bad}): check the learning rate and the "
+            "input scaling"
+            if bad
+            else "cross-entropy overflowed: the logits are too large; lower the learning rate"
+        )
+    return loss
 
 
 def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:
@@ -242,7 +194,7 @@ def l2_penalty(model, lam: float, m: int) -> Tensor:
     weights = [p for name, p in model.named_parameters() if name.split(".")[-1] == "weight"]
     if not weights:
         return Tensor(0.0)
-    total = ops.sum(weights[0] * weights[0])
+    total = sum(weights[0] * weights[0])
     for w in weights[1:]:
-        total = total + ops.sum(w * w)
+        total = total + sum(w * w)
     return total * (lam / (2 * m))

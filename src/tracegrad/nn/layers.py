@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .. import ops
-from ..tensor import Tensor
+from ..autograd.fused import linear
+from ..autograd.tensor import Tensor
 from . import init as initializers
 from .module import Module, Parameter, Sequential
 
@@ -22,11 +22,9 @@ class Linear(Module):
     """Affine layer z = a Wᵀ + b for a batch of rows ``a`` of shape (n, in_features).
 
     ``weight`` has shape (out_features, in_features) — the notes' W^(l) — and
-    ``bias`` shape (out_features,). The weight's array is column-major (Fortran
-    order, the memory of Wᵀ), which makes the layer's matrix products faster;
-    its shape, values and indexing are those of W. ``weight.data.reshape(-1)`` and
-    ``ravel()`` are therefore copies: to change weights in place, index them
-    (``w[i, j] += eps``), use ``np.copyto`` or ``nn.utils.vector_to_parameters``.
+    ``bias`` shape (out_features,). Both are ordinary C-ordered arrays, so a flat
+    view edits the weight: ``layer.weight.data.reshape(-1)[j] += eps`` perturbs one
+    weight, as a gradient check by hand does.
 
     By default both are drawn from U(±1/√in_features), PyTorch's default, so
     ported code starts from the same distribution; pass ``init`` (a name from
@@ -50,10 +48,7 @@ class Linear(Module):
         rng = as_rng(rng)
         init_fn = initializers.get(init)
         shape = (self.out_features, self.in_features)
-        # Stored column-major (the memory of Wᵀ): the forward product a Wᵀ then reads a
-        # row-major matrix, and OpenBLAS runs both it and the weight gradient 15-45% faster
-        # for MLP batches. The shape, values and every use are those of W.
-        self.weight = Parameter(np.asfortranarray(init_fn(shape, rng, dtype)))
+        self.weight = Parameter(np.ascontiguousarray(init_fn(shape, rng, dtype)))
         self.bias = None
         if bias:
             if init_fn is initializers.torch_default:
@@ -63,10 +58,10 @@ class Linear(Module):
             self.bias = Parameter(b)
 
     def forward(self, a):
-        if not isinstance(a, Tensor):
+        # Integer pixels must not turn a float32 model float64. Integers and plain arrays
+        # never require gradients, so converting them here, afresh on each call, loses nothing.
+        if not isinstance(a, Tensor) or a.dtype.kind != "f":
             a = Tensor(a, dtype=self.weight.dtype)
-        elif a.dtype.kind != "f":  # integer pixels must not turn a float32 model float64
-            a = Tensor(a.data, dtype=self.weight.dtype)
         if a.ndim == 0 or a.shape[-1] != self.in_features:
             hint = ""
             if a.ndim > 2:
@@ -75,7 +70,7 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}) expects inputs with "
                 f"{self.in_features} features on the last axis, got shape {a.shape}{hint}"
             )
-        return ops.linear(a, self.weight, self.bias)
+        return linear(a, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
@@ -248,24 +243,3 @@ class MLP(Sequential):
 
     def extra_repr(self) -> str:
         return "-".join(map(str, self.sizes))
-
-
-# Layers whose forward pass is a fixed sequence of primitives for a given input shape,
-# dtype and mode, with no Python decisions on the data: safe to record and replay.
-# Exact types only: a subclass may override forward.
-REPLAY_SAFE = frozenset(
-    {
-        Sequential,
-        MLP,
-        Linear,
-        Identity,
-        Sigmoid,
-        Tanh,
-        ReLU,
-        Softplus,
-        LeakyReLU,
-        Softmax,
-        LogSoftmax,
-        Dropout,
-    }
-)

@@ -6,8 +6,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import tensor as _engine
-from ..tensor import Tensor, is_grad_enabled
+from ..autograd.tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -31,14 +30,6 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
-
-    def __setattr__(self, name, value):
-        # Any setting may change what a forward pass computes (a layer, a parameter,
-        # a dropout rate or its generator): recorded replay tapes are stale after it.
-        # ``training`` is part of every tape's key, so switching modes keeps them.
-        if name != "training":
-            _engine.structure_version += 1
-        object.__setattr__(self, name, value)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -133,34 +124,11 @@ class Module:
 class Sequential(Module):
     """Modules applied one after the other; children are named ``0``, ``1``, ..."""
 
-    #: Replay recorded forward passes (see ``tracegrad.replay``); set False to opt out.
-    replay = True
-
     def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential takes Modules, got {type(layer).__name__} at {i}")
-        self.layers = tuple(layers)  # a tuple: changing the layers means reassigning them
-
-    def __call__(self, x):
-        # While training, a model made only of known layers replays a recorded tape of
-        # its forward pass instead of rebuilding the graph op by op (same numbers, less
-        # Python). Anything else takes the plain path.
-        if (
-            self.replay
-            and isinstance(x, Tensor)
-            and _engine.active_recorder() is None
-            and is_grad_enabled()
-            and _replayable(self)
-        ):
-            cache = self.__dict__.get("_tapes")
-            if cache is None:
-                from ..replay import TapeCache
-
-                cache = TapeCache()
-                object.__setattr__(self, "_tapes", cache)  # bookkeeping, not a setting
-            return cache(self, x)
-        return self.forward(x)
+        self.layers = tuple(layers)
 
     def _children(self):
         for i, layer in enumerate(self.layers):
@@ -179,18 +147,3 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self.layers)
-
-
-def _replayable(model: Module) -> bool:
-    """Whether every sub-module is a known layer whose ops depend only on the input's shape."""
-    version = _engine.structure_version
-    cached = model.__dict__.get("_replayable_at")
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    from .layers import REPLAY_SAFE
-
-    ok = all(
-        type(m) in REPLAY_SAFE and getattr(m, "replay", True) for _, m in model.named_modules()
-    )
-    object.__setattr__(model, "_replayable_at", (version, ok))  # not a structure change
-    return ok

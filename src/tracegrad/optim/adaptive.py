@@ -7,9 +7,10 @@ parameter's dtype and scalars stay Python floats, so float32 training stays floa
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from . import blas1
 from .optimizer import Optimizer
 
 
@@ -177,34 +178,15 @@ class Adam(Optimizer):
                 w *= 1 - self.lr * self.weight_decay
             else:
                 g = g + self.weight_decay * w
-        m, v = state["m"], state["v"]
-        # The same arithmetic, in the same order, as the plain expressions in the comments,
-        # but through one reused temporary instead of a new array per operation. Large
-        # arrays take BLAS's axpby/axpy instead (see blas1): the same formulas in fewer
-        # passes over memory, equal to the NumPy path up to rounding.
-        tmp = self.scratch(w)
-        big = w.size >= blas1.MIN_SIZE
-        if not (big and blas1.axpby(1 - beta1, g, beta1, m)):
-            np.subtract(g, m, out=tmp)  # m <- m + (1 - beta1) * (g - m), as torch's lerp
-            tmp *= 1 - beta1
-            m += tmp
-        # v <- (1 - beta2) * g * g + beta2 * v: BLAS from g * g, else NumPy from g
-        if not (big and blas1.axpby(1 - beta2, np.multiply(g, g, out=tmp), beta2, v)):
-            np.multiply(g, 1 - beta2, out=tmp)  # v <- beta2 * v + (1 - beta2) * g * g
-            tmp *= g
-            v *= beta2
-            v += tmp
+        m, v = state["m"], state["v"]  # updated in place: they are the optimizer's state
+        m += (1 - beta1) * (g - m)  # m <- beta1 * m + (1 - beta1) * g, as torch's lerp
+        v *= beta2
+        v += (1 - beta2) * g * g
         if self.amsgrad:
             np.maximum(state["v_max"], v, out=state["v_max"])
             v = state["v_max"]
         step_size = self.lr / (1 - beta1**t)
-        np.sqrt(v, out=tmp)  # d = sqrt(v) / sqrt(1 - beta2^t) + eps
-        tmp /= (1 - beta2**t) ** 0.5
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)  # w <- w - step_size * m / d
-        if not (big and blas1.axpy(-step_size, tmp, w)):
-            tmp *= step_size
-            w -= tmp
+        w -= step_size * m / (np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps)
 
 
 class AdamW(Adam):

@@ -14,8 +14,6 @@ import numbers
 
 import numpy as np
 
-from .. import fpmode
-
 # Hyperparameter name -> (is the value valid?, what a valid value looks like).
 _RULES = {
     "lr": (lambda v: v >= 0, "the learning rate must be >= 0; 1e-3 is a common start"),
@@ -118,15 +116,6 @@ class Optimizer:
         for name, value in defaults.items():
             setattr(self, name, _plain(value))
         self.state: dict[int, dict] = {}  # parameter index -> {"step": int, buffers...}
-        self._scratch: dict = {}  # (shape, dtype) -> reusable temporary; never saved
-
-    def scratch(self, w: np.ndarray) -> np.ndarray:
-        """A temporary array like ``w``, reused across steps so updates allocate nothing."""
-        key = (w.shape, w.dtype)
-        buf = self._scratch.get(key)
-        if buf is None:
-            buf = self._scratch[key] = np.empty_like(w)
-        return buf
 
     @property
     def lr(self) -> float:
@@ -149,32 +138,18 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place.
-
-        Subnormal numbers are flushed to zero during the update (see ``tracegrad.fpmode``):
-        decaying optimizer buffers would otherwise slow it down many times on most x86 CPUs.
-        """
-        saved = fpmode.begin_flush()
-        try:
-            states = self.state
-            for i, p in enumerate(self.params):
-                g = p.grad
-                if g is None:
-                    continue
-                w = p.data
-                if type(g) is not np.ndarray or g.dtype != w.dtype:
-                    g = np.asarray(g, dtype=w.dtype)
-                if g.shape != w.shape:
-                    raise ValueError(
-                        f"parameter {i} has shape {w.shape} but its grad has {g.shape}"
-                    )
-                state = states.get(i)
-                if state is None:
-                    state = states[i] = {"step": 0, **self._init_state(w)}
-                state["step"] += 1
-                self._update(w, g, state)
-        finally:
-            fpmode.end_flush(saved)
+        """Update every parameter that has a gradient, in place."""
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            w, g = p.data, np.asarray(p.grad, dtype=p.data.dtype)
+            if g.shape != w.shape:
+                raise ValueError(f"parameter {i} has shape {w.shape} but its grad has {g.shape}")
+            if i not in self.state:
+                self.state[i] = {"step": 0, **self._init_state(w)}
+            state = self.state[i]
+            state["step"] += 1
+            self._update(w, g, state)
 
     def _init_state(self, w: np.ndarray) -> dict:
         """Buffers a parameter starts with (besides ``step``); none by default."""
@@ -243,8 +218,7 @@ class Optimizer:
                 raise ValueError(
                     f"parameter {i}: saved {key!r} has shape {value.shape}, parameter has {w.shape}"
                 )
-            state[key] = np.empty_like(w)  # the parameter's dtype and memory layout
-            np.copyto(state[key], value)
+            state[key] = value.astype(w.dtype)  # a copy, in the parameter's dtype
         return state
 
     def __repr__(self) -> str:

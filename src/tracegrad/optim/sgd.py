@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import blas1
 from .optimizer import Optimizer
 
 
@@ -63,16 +62,8 @@ class SGD(Optimizer):
             b = state["momentum_buffer"]
             if state["step"] == 1:
                 b[...] = g  # the buffer starts at the first gradient, not at zero
-            elif w.size < blas1.MIN_SIZE or not blas1.axpby(
-                1 - self.dampening, g, self.momentum, b
-            ):
+            else:
                 b *= self.momentum
-                if self.dampening == 0:
-                    b += g
-                else:
-                    b += (1 - self.dampening) * g
+                b += (1 - self.dampening) * g
             g = g + self.momentum * b if self.nesterov else b
-        if w.size < blas1.MIN_SIZE or not blas1.axpy(-self.lr, g, w):  # one BLAS pass
-            tmp = self.scratch(w)  # or two NumPy passes, without allocating lr * g each step
-            np.multiply(g, self.lr, out=tmp)
-            w -= tmp
+        w -= self.lr * g

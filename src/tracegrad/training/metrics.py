@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
 from ..datasets import Dataset
 from ..nn.layers import LogSoftmax, Sigmoid, Softmax
 from ..nn.module import Sequential
@@ -82,7 +81,7 @@ def to_probabilities(model, out: np.ndarray) -> np.ndarray:
         return out
     if out.ndim == 1 or out.shape[1] == 1:
         return 0.5 * (1.0 + np.tanh(0.5 * out))  # the sigmoid, without overflow in exp
-    e = np.exp(out - ops.max_keepdims(out, 1))
+    e = np.exp(out - out.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 

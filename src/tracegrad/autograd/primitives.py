@@ -1,0 +1,381 @@
+"""The primitives: each op's forward and its vector-Jacobian products, side by side.
+
+Each ``@primitive`` function takes NumPy arrays and returns ``(out, vjps)``, one
+``g -> gradient`` function per input (see ``tensor.py``). Registering it gives
+``Tensor`` its method and ``tracegrad`` its top-level function: ``x.exp()`` and
+``tracegrad.exp(x)`` are this module's ``exp``. Functions registered with ``register``
+are composites: they call primitives and autodiff derives their gradient.
+
+Conventions where NumPy and PyTorch differ (PyTorch's gradient conventions throughout):
+
+- reductions take NumPy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``;
+- ``max``/``min`` return values only (NumPy's ``max``, PyTorch's ``amax``); tied
+  extremes share the gradient equally, as ``torch.amax`` and ``torch.max(x)`` do
+  (``torch.max(x, dim)`` gives it all to one of them);
+- ``transpose(d0, d1)`` swaps two axes, as PyTorch; ``transpose()`` reverses the axes and
+  ``transpose((2, 0, 1))`` (a tuple) permutes them, as NumPy (also ``permute(2, 0, 1)``);
+- at kinks the one-sided choices are PyTorch's: relu'(0) = 0, abs'(0) = 0,
+  maximum/minimum ties split 1/2 each, clip passes the gradient at its bounds, and
+  d(x**0)/dx = 0 even at x = 0.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .registry import primitive, register
+from .tensor import Tensor, _raw
+
+
+def _broadcasting(name, f, a, b):
+    try:
+        return f(a, b)
+    except ValueError:
+        raise ValueError(
+            f"{name}: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast together; "
+            "reshape one of them so trailing axes match or are 1"
+        ) from None
+
+
+# -- arithmetic ---------------------------------------------------------------------------
+@primitive(operators=("__add__",), reflected=("__radd__",))
+def add(a, b):
+    return _broadcasting("add", np.add, a, b), (lambda g: g, lambda g: g)
+
+
+@primitive(operators=("__sub__",), reflected=("__rsub__",))
+def sub(a, b):
+    return _broadcasting("sub", np.subtract, a, b), (lambda g: g, lambda g: -g)
+
+
+@primitive(operators=("__mul__",), reflected=("__rmul__",))
+def mul(a, b):
+    return _broadcasting("mul", np.multiply, a, b), (lambda g: g * b, lambda g: g * a)
+
+
+@primitive(operators=("__truediv__",), reflected=("__rtruediv__",))
+def div(a, b):
+    out = _broadcasting("div", np.divide, a, b)
+    return out, (lambda g: g / b, lambda g: -g * (out / b))
+
+
+@primitive(operators=("__neg__",))
+def neg(a):
+    return -a, (lambda g: -g,)
+
+
+@primitive(operators=("__pow__",), reflected=("__rpow__",))
+def pow(a, b):
+    """``a ** b``. The exponent's gradient a^b log a is taken as 0 where a = 0 and b >= 0,
+    and the base's gradient b a^(b-1) as 0 where b = 0, as PyTorch does."""
+    out = _broadcasting("pow", np.power, a, b)
+
+    def vjp_a(g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b == 0, 0, g * b * a ** (b - 1)).astype(out.dtype, copy=False)
+
+    def vjp_b(g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((a == 0) & (b >= 0), 0, g * out * np.log(a)).astype(out.dtype)
+
+    return out, (vjp_a, vjp_b)
+
+
+def _matmul_left_grad(a, b, g):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if a.ndim == 1:  # (k,) @ (..., k, m)
+        return (b @ g[..., None])[..., 0]
+    if b.ndim == 1:  # (..., n, k) @ (k,)
+        return g[..., None] * b
+    return g @ np.swapaxes(b, -1, -2)
+
+
+def _matmul_right_grad(a, b, g):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:
+        return a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
+@primitive(operators=("__matmul__",), reflected=("__rmatmul__",))
+def matmul(a, b):
+    """Matrix product ``a @ b`` with NumPy's rules for 1-D and stacked operands."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul needs tensors with at least one axis; use * for scalars")
+    k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not align: the left's last axis ({k_a}) "
+            f"must equal the right's {'only' if b.ndim == 1 else 'second-to-last'} axis ({k_b})"
+        )
+    return a @ b, (lambda g: _matmul_left_grad(a, b, g), lambda g: _matmul_right_grad(a, b, g))
+
+
+# -- elementwise functions ------------------------------------------------------------------
+@primitive
+def exp(a):
+    out = np.exp(a)
+    return out, (lambda g: g * out,)
+
+
+@primitive
+def log(a):
+    return np.log(a), (lambda g: g / a,)
+
+
+@primitive
+def log1p(a):
+    """log(1 + a), accurate for tiny ``a``."""
+    return np.log1p(a), (lambda g: g / (1 + a),)
+
+
+@primitive
+def sqrt(a):
+    out = np.sqrt(a)
+    return out, (lambda g: g / (2 * out),)
+
+
+@primitive
+def abs(a):
+    return np.abs(a), (lambda g: g * np.sign(a),)
+
+
+@primitive
+def tanh(a):
+    out = np.tanh(a)
+    return out, (lambda g: g * (1 - out * out),)
+
+
+@primitive
+def sigmoid(a):
+    """1 / (1 + e^-a), from e = e^-|a| so that it never overflows: 1 / (1 + e) where
+    a >= 0, e / (1 + e) elsewhere (exact down to sigmoid(-745) = 5e-324)."""
+    e = np.exp(-np.abs(a))
+    out = np.where(a >= 0, 1, e) / (1 + e)
+    return out, (lambda g: g * out * (1 - out),)
+
+
+@primitive
+def relu(a):
+    return np.maximum(a, 0), (lambda g: g * (a > 0),)
+
+
+def _share(a, b):
+    """The weight of ``a`` in max(a, b): 1 where it is larger, 1/2 on ties (as PyTorch)."""
+    return np.where(a == b, 0.5, a > b).astype(np.result_type(a, b))
+
+
+@primitive
+def maximum(a, b):
+    w = _share(a, b)
+    return _broadcasting("maximum", np.maximum, a, b), (lambda g: g * w, lambda g: g * (1 - w))
+
+
+@primitive
+def minimum(a, b):
+    w = _share(b, a)
+    return _broadcasting("minimum", np.minimum, a, b), (lambda g: g * w, lambda g: g * (1 - w))
+
+
+@primitive(aliases=("clamp",))
+def clip(a, min=None, max=None):
+    """Values limited to [min, max] (either may be None), as ``np.clip``/``torch.clamp``;
+    the gradient passes where min <= a <= max, bounds included (as PyTorch)."""
+    if min is None and max is None:
+        raise ValueError("clip needs min, max or both")
+    keep = np.ones(a.shape, dtype=bool)
+    if min is not None:
+        keep &= a >= min
+    if max is not None:
+        keep &= a <= max
+    return np.clip(a, min, max), (lambda g: g * keep,)
+
+
+# -- reductions ------------------------------------------------------------------------------
+def _axes(axis, keepdims, dim, keepdim):
+    """NumPy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``: one name of each pair."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("pass axis or dim, not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return (tuple(axis) if isinstance(axis, list) else axis), bool(keepdims)
+
+
+def _expand(g, axis, keepdims, shape):
+    """The gradient of a reduction's output, broadcast back over the reduced axes."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape)
+
+
+@primitive
+def sum(a, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Sum over ``axis`` (an int, a tuple, or all axes when None)."""
+    axis, keepdims = _axes(axis, keepdims, dim, keepdim)
+    return a.sum(axis=axis, keepdims=keepdims), (lambda g: _expand(g, axis, keepdims, a.shape),)
+
+
+@primitive(aliases=("amax",))
+def max(a, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Largest value over ``axis``; tied maxima share the gradient equally."""
+    axis, keepdims = _axes(axis, keepdims, dim, keepdim)
+    if a.size == 0:
+        raise ValueError("max of an empty tensor")
+    top = a.max(axis=axis, keepdims=True)
+    winners = a == top
+    share = (winners / winners.sum(axis=axis, keepdims=True)).astype(a.dtype)
+    out = top if keepdims else np.squeeze(top, axis)
+    return out, (lambda g: _expand(g, axis, keepdims, a.shape) * share,)
+
+
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Average over ``axis`` (all axes when None): the sum over the number of terms."""
+    axis, keepdims = _axes(axis, keepdims, dim, keepdim)
+    total = sum(x, axis, keepdims)
+    return total / (np.size(_raw(x)) // builtins.max(total.size, 1))
+
+
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Smallest value over ``axis``: -max(-x), so tied minima share the gradient too."""
+    return -max(-x, axis, keepdims, dim=dim, keepdim=keepdim)
+
+
+register(mean)
+register(min, aliases=("amin",))
+
+
+# -- shapes and indexing -----------------------------------------------------------------------
+def _shape_args(args) -> tuple:
+    """``f(4, 3)`` or ``f((4, 3))``, as both NumPy and PyTorch accept."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return args
+
+
+@primitive
+def reshape(a, *shape):
+    shape = _shape_args(shape)
+    try:
+        out = a.reshape(shape)
+    except ValueError:
+        raise ValueError(
+            f"cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}"
+        ) from None
+    return out, (lambda g: g.reshape(a.shape),)
+
+
+@primitive
+def permute(a, *axes):
+    """Axes reordered: ``out.shape[i] = a.shape[axes[i]]``; no axes reverses them."""
+    axes = _shape_args(axes) or None
+    inverse = None if axes is None else tuple(np.argsort(axes))
+    return np.transpose(a, axes), (lambda g: np.transpose(g, inverse),)
+
+
+def transpose(x, *axes):
+    """Two axes are swapped (PyTorch); none are reversed, a tuple permutes them (NumPy)."""
+    if len(axes) == 2 and all(isinstance(i, (int, np.integer)) for i in axes):
+        order = list(range(np.ndim(_raw(x))))
+        order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
+        return permute(x, order)
+    return permute(x, *axes)
+
+
+register(transpose)
+
+
+def _unwrap_index(index):
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    return _raw(index)
+
+
+@primitive(inputs=1, method=False, operators=("__getitem__",))
+def getitem(a, index):
+    """``a[index]`` for any NumPy index (ints, slices, arrays, masks)."""
+    index = _unwrap_index(index)
+
+    def vjp(g):
+        grad = np.zeros_like(a, dtype=g.dtype)
+        np.add.at(grad, index, g)  # repeated indices add up, which grad[index] = g would not
+        return grad
+
+    return a[index], (vjp,)
+
+
+@primitive(method=False, aliases=("cat",))
+def concatenate(*arrays, axis=0, dim=None):
+    """Tensors joined along an existing axis: ``concatenate([a, b], axis=1)``."""
+    axis = axis if dim is None else dim
+    out = np.concatenate(arrays, axis=axis)
+    cuts = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+    return out, tuple(lambda g, i=i: np.split(g, cuts, axis=axis)[i] for i in range(len(arrays)))
+
+
+@primitive(method=False)
+def stack(*arrays, axis=0, dim=None):
+    """Tensors of one shape stacked along a new axis: ``stack([a, b], axis=0)``."""
+    axis = axis if dim is None else dim
+    out = np.stack(arrays, axis=axis)
+    return out, tuple(lambda g, i=i: np.take(g, i, axis=axis) for i in range(len(arrays)))
+
+
+@primitive(method=False)
+def where(condition, a, b):
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (no gradient to the condition)."""
+    out = np.where(condition, a, b)
+    zero = np.zeros((), dtype=out.dtype)
+    return out, (
+        None,  # the condition has no gradient
+        lambda g: np.where(condition, g, zero),
+        lambda g: np.where(condition, zero, g),
+    )
+
+
+@primitive(inputs=1)
+def astype(a, dtype):
+    """The values converted to ``dtype``; the gradient converts back."""
+    return a.astype(dtype), (lambda g: g.astype(a.dtype),)
+
+
+__all__ = [
+    "Tensor",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "matmul",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "maximum",
+    "minimum",
+    "clip",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "reshape",
+    "permute",
+    "transpose",
+    "getitem",
+    "concatenate",
+    "stack",
+    "where",
+    "astype",
+]

@@ -1,0 +1,113 @@
+"""The registry: the one place where an op is defined, recorded and attached to Tensor.
+
+``@primitive`` turns ``forward(*arrays) -> (out, vjps)`` into a function of Tensors that
+records each call in the graph (``apply``), enters it in ``OPS`` and sets it on
+``Tensor``: ``x.exp()`` is ``tracegrad.exp(x)`` is ``primitives.exp``. ``register`` does
+the same for a composite, a function of Tensors with no backward code of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from .tensor import Tensor, _as_array, is_grad_enabled
+
+#: Every registered op by name (aliases included): the source of Tensor's methods
+#: and of tracegrad's top-level functions.
+OPS: dict = {}
+#: Names of registered ops that are not Tensor methods (``concatenate``, ``linear``, ...).
+FUNCTIONS_ONLY: set = set()
+
+
+def register(fn, name=None, method=True, operators=(), reflected=(), aliases=()):
+    """Enter ``fn`` (a function of Tensors) in ``OPS`` and attach it to ``Tensor``.
+
+    ``operators`` are the Python operators it implements (``"__add__"``); ``reflected``
+    ones take their arguments swapped (``"__radd__"``: ``2 + x`` is ``add(2, x)``).
+    ``aliases`` are other names for it (``clamp`` for ``clip``); ``method=False``
+    leaves it a function only, as ``concatenate``.
+    """
+    name = name or fn.__name__
+    for n in (name, *aliases):
+        OPS[n] = fn
+        if method:
+            setattr(Tensor, n, fn)
+        else:
+            FUNCTIONS_ONLY.add(n)
+    for op in operators:
+        setattr(Tensor, op, fn)
+    for op in reflected:
+        setattr(Tensor, op, lambda self, other, fn=fn: fn(other, self))
+    return fn
+
+
+def primitive(forward=None, *, name=None, inputs=None, registered=True, **registration):
+    """Make ``forward(*arrays, *options) -> (out, vjps)`` an op on Tensors and register it.
+
+    The first ``inputs`` arguments (by default: the parameters without a default value)
+    are the differentiable inputs; Tensors among them pass their arrays, anything else
+    is a constant. Further arguments are options, passed through unchanged. A forward
+    whose first parameter is ``*arrays`` takes a sequence of tensors, as ``np.concatenate``.
+    ``vjps`` holds one function ``g -> gradient`` per input (``None``: no gradient).
+    ``registration`` goes to :func:`register`; ``registered=False`` keeps the op out of
+    ``OPS`` (the losses' kernels, reached through ``tracegrad.losses``).
+    """
+    if forward is None:
+        return functools.partial(
+            primitive, name=name, inputs=inputs, registered=registered, **registration
+        )
+    params = list(inspect.signature(forward).parameters.values())
+    op_name = name or forward.__name__
+    if params and params[0].kind is inspect.Parameter.VAR_POSITIONAL:
+        keywords = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+
+        def op(tensors, *options, **kw):
+            kw.update(zip(keywords, options, strict=False))  # options by position
+            return apply(forward, tuple(tensors), (), kw, op_name)
+
+    else:
+        n = inputs
+        if n is None:
+            n = sum(1 for p in params if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD)
+
+        def op(*args, **kw):
+            return apply(forward, args[:n], args[n:], kw, op_name)
+
+    functools.update_wrapper(op, forward)
+    op.forward = forward  # the array-level function, for tests and the curious
+    return register(op, op_name, **registration) if registered else op
+
+
+def apply(forward, args: tuple, options: tuple, kw: dict, name: str) -> Tensor:
+    """Run ``forward`` on the arrays of ``args`` and record the result in the graph.
+
+    Python and NumPy scalars take the dtype of the first tensor input, so ``x * 2``
+    stays float32; arrays keep theirs.
+    """
+    ref = None
+    for a in args:
+        if isinstance(a, Tensor):
+            ref = a._data.dtype
+            break
+    arrays = [a._data if isinstance(a, Tensor) else _constant(a, ref) for a in args]
+    out, vjps = forward(*arrays, *options, **kw)
+    t = Tensor(np.asarray(out))  # asarray: NumPy turns 0-d results into scalars
+    t.op = name
+    if is_grad_enabled():
+        links = [
+            (a, vjp)
+            for a, vjp in zip(args, vjps, strict=False)  # linear(x, w): no bias, two inputs
+            if vjp is not None and isinstance(a, Tensor) and a.requires_grad
+        ]
+        if links:
+            t.requires_grad = True
+            t._parents = tuple(a for a, _ in links)
+            t._vjps = tuple(vjp for _, vjp in links)
+    return t
+
+
+def _constant(value, dtype) -> np.ndarray:
+    return value if isinstance(value, np.ndarray) else _as_array(value, dtype)
