@@ -1,4 +1,4 @@
-"""Optimizer configurations shared by the optimizer tests (test_optim, test_blas1)."""
+"""Optimizer configurations shared by the optimizer tests."""
 
 CASES = [
     ("SGD", dict(lr=0.1)),
