@@ -48,12 +48,17 @@ def _cmd_trace(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from .experiment import Config, run
+    from .experiment import Config, RunInterrupted, run
 
     config = Config(
-        **{k: getattr(args, k) for k in Config.__dataclass_fields__ if hasattr(args, k)}
+        **{k: getattr(args, k) for k in Config.__dataclass_fields__ if hasattr(args, k)},
+        given=frozenset(getattr(args, _GIVEN, ())),
     )
-    result = run(config, progress=not args.quiet and not args.json)
+    try:
+        result = run(config, progress=not args.quiet and not args.json)
+    except RunInterrupted as exc:  # one line: how to resume (or why it cannot be)
+        print(f"tracegrad: {exc}", file=sys.stderr)
+        return 130
     m = result.metrics
     if not args.json or not args.quiet:
         print(
@@ -213,8 +218,33 @@ def _cmd_info(args) -> int:
     return 0
 
 
+_GIVEN = "_given_options"  # the namespace attribute naming the options the command line set
+
+
+def _recording(action_class):
+    """``action_class`` that also notes its option in the namespace as given by the user.
+
+    argparse fills unset options with their defaults, so afterwards a value equal
+    to the default cannot tell "--batch-size 32" from nothing; a resume and
+    L-BFGS need to know which options were chosen (see ``Config.given``).
+    """
+
+    class Recording(action_class):
+        def __call__(self, parser, namespace, values, option_string=None):
+            super().__call__(parser, namespace, values, option_string)
+            given = set(getattr(namespace, _GIVEN, ()))
+            setattr(namespace, _GIVEN, given | {self.dest})
+
+    return Recording
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors in one line (exit code 2)."""
+    """argparse that reports usage errors in one line (exit code 2) and notes given options."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in (None, "store", "store_true", "store_false", "append", "count"):
+            self.register("action", name, _recording(self._registry_get("action", name)))
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -324,8 +354,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["standard", "minmax", "max", "none"],
         help="input scaling (default: max for 8-bit images, standard otherwise)",
     )
-    p.add_argument("--out", help="output directory (default runs/<timestamp>)")
-    p.add_argument("--resume", help="checkpoint file to resume from")
+    p.add_argument(
+        "--out",
+        help="output folder (default: a new runs/<date>-<time>-<n>; when resuming, the run's own)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (by default a folder holding a run is refused)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the run in folder RUN (or from its checkpoint.npz) with its own settings",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = command("evaluate", "evaluate a saved model on a data set's test part", _cmd_evaluate)
