@@ -128,8 +128,9 @@ def merge(config, given: set, path: Path, metadata: dict, epochs_done: int):
             same = parse_layers(value, sizes[0], sizes[-1]) == sizes
         if not same:
             raise ConfigError(
-                f"{option} {_show(value)} differs from the checkpoint's {option} {_show(theirs)} ({path}): "
-                f"a resumed run keeps its settings; drop {option}, or start a new run"
+                f"{option} {_show(value)} differs from the checkpoint's {option} "
+                f"{_show(theirs)} ({path}): a resumed run keeps its settings; drop {option}, "
+                "or start a new run"
             )
     merged = replace(config, **changes)
     if merged.epochs < epochs_done:

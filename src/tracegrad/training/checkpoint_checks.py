@@ -79,7 +79,7 @@ def _check_optimizer(optimizer) -> None:
         if key not in optimizer:
             raise KeyError(f"optimizer.{key}")
     if not isinstance(optimizer["optimizer"], str):
-        raise ValueError(f"optimizer.optimizer must be a class name, got {optimizer['optimizer']!r}")
+        raise ValueError(f"optimizer.optimizer must be a name, got {_show(optimizer['optimizer'])}")
     for name, value in _mapping(optimizer["hyperparameters"], "optimizer.hyperparameters").items():
         values = value if isinstance(value, list) else [value]
         for v in values:
