@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+
 from trust import Case, cli, last_json, run_case
 
 # The module's run: a seed and a batch size off their defaults, so that giving the
