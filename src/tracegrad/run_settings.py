@@ -22,6 +22,8 @@ import shlex
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
+
 from .experiment import ConfigError, parse_layers
 
 # Settings of one invocation, not of the run: never recorded, never compared.
@@ -88,13 +90,13 @@ def recorded(config, sizes, scale: str, lr: float) -> dict:
 
 def fingerprint(*datasets) -> str:
     """A short hash of the data sets' samples and labels (a changed data file is noticed)."""
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.sha256()  # hardware-accelerated on most CPUs: ~0.3 s for MNIST
     for data in datasets:
         if data is not None:
             for array in (data.X, data.y):
                 digest.update(str((array.dtype.str, array.shape)).encode())
-                digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()
+                digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return digest.hexdigest()[:32]
 
 
 def merge(config, given: set, path: Path, metadata: dict, epochs_done: int):
