@@ -146,6 +146,7 @@ HOSTILE = {
     "epoch-huge-float": (_set(["epoch"], 1e300), "epoch must be a whole number"),
     "epoch-true": (_set(["epoch"], True), "epoch must be a whole number"),
     "epoch-negative": (_set(["epoch"], -1), "epoch must be a whole number"),
+    "epoch-2**53": (_set(["epoch"], 2**53), "history.epoch must list the epochs"),  # no 2**53 list
     "epoch-text": (_set(["epoch"], "2"), "epoch must be a whole number"),
     "step-nan": (_set(["step"], math.nan), "step must be a whole number"),
     "rng-negative": (_set(["rng", "state", "state"], -5), "rng is not a valid PCG64"),
@@ -171,6 +172,10 @@ HOSTILE = {
     "no-settings": (_set(["metadata"], {}), "records no run settings"),
     "setting-float-seed": (_set(["metadata", "config", "seed"], 1.5), "recorded --seed"),
     "setting-inf-lr": (_set(["metadata", "config", "lr"], math.inf), "recorded --lr"),
+    "setting-huge-layers": (
+        _set(["metadata", "config", "layers"], "64-99999999999-10"),
+        "recorded --layers do not fit",
+    ),
     "other-data": (_set(["metadata", "data"], "0" * 32), "training data differs"),
 }
 
@@ -192,7 +197,7 @@ def test_hostile_checkpoint_gives_one_line(name, tmp_path, run_dir):
     bad = tmp_path / f"{name}.npz"
     rewrite(run_dir / "checkpoint.npz", bad, edit)
     # A sound file whose settings cannot be used is a usage error (2); a damaged one is 1.
-    code = 2 if name in ("no-settings", "setting-float-seed", "setting-inf-lr", "other-data") else 1
+    code = 2 if name.startswith(("no-settings", "setting-", "other-data")) else 1
     args = ["train", "--resume", str(bad), "--out", "{tmp}/o", "--quiet"]
     run_case(Case(name, args, code, fragment, absent=["o"]), tmp_path)
 

@@ -212,7 +212,9 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
 
         path = settings.checkpoint_path(config.resume)
         saved = load_checkpoint(path)
-        config = settings.merge(config, given, path, saved["metadata"], saved["header"]["epoch"])
+        shapes = {name: a.shape for name, a in saved["model"].items()}
+        epochs_done = saved["header"]["epoch"]
+        config = settings.merge(config, given, path, saved["metadata"], epochs_done, shapes)
         config.validate()
         if config.optimizer == "lbfgs":
             settings.check_lbfgs(config, {"resume"})

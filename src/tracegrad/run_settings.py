@@ -99,8 +99,10 @@ def fingerprint(*datasets) -> str:
     return digest.hexdigest()[:32]
 
 
-def merge(config, given: set, path: Path, metadata: dict, epochs_done: int):
+def merge(config, given: set, path: Path, metadata: dict, epochs_done: int, shapes=None):
     """``config`` with every setting the user did not give taken from the checkpoint.
+
+    ``shapes`` (parameter name -> shape, from the checkpoint) must fit the recorded layers.
 
     Raises ``ConfigError`` naming the first given setting that contradicts the
     checkpoint, or a checkpoint that records no settings to check against.
@@ -135,12 +137,29 @@ def merge(config, given: set, path: Path, metadata: dict, epochs_done: int):
                 "or start a new run"
             )
     merged = replace(config, **changes)
+    if shapes is not None and _layer_sizes(shapes) != parse_layers(saved["layers"], 0, 0)[1:-1]:
+        # Checked before any model is built: hostile sizes must not allocate gigabytes.
+        raise ConfigError(
+            f"{path}: damaged checkpoint (its recorded --layers do not fit its weights)"
+        )
     if merged.epochs < epochs_done:
         raise ConfigError(
             f"--epochs {merged.epochs}: {path} has already completed {epochs_done} epochs; "
             f"pass --epochs {epochs_done} or more"
         )
     return merged
+
+
+def _layer_sizes(shapes: dict) -> list[int]:
+    """``[inputs, units...]`` of an MLP from its weights' shapes (``<i>.weight``: (out, in))."""
+    weights = sorted(
+        (int(name.split(".")[0]), shape)
+        for name, shape in shapes.items()
+        if name.endswith(".weight") and name.split(".")[0].isdigit() and len(shape) == 2
+    )
+    if not weights:
+        return []
+    return [weights[0][1][1], *(shape[0] for _, shape in weights)]
 
 
 def _fits(value, annotation: str) -> bool:

@@ -95,7 +95,13 @@ def _check_optimizer(optimizer) -> None:
 def _check_history(history, epoch: int) -> None:
     _mapping(history, "history")
     epochs = history.get("epoch")
-    if epochs != list(range(1, epoch + 1)) or any(isinstance(e, bool) for e in epochs):
+    # The length first: a hostile epoch count must not make us build a list of 2**53 numbers.
+    if (
+        not isinstance(epochs, list)
+        or len(epochs) != epoch
+        or epochs != list(range(1, epoch + 1))
+        or any(isinstance(e, bool) for e in epochs)
+    ):
         raise ValueError(
             f"history.epoch must list the epochs 1..{epoch} that the checkpoint completed, "
             f"got {_show(epochs)}"
