@@ -257,7 +257,8 @@ _EXAMPLES = {
   tracegrad train --dataset spirals --layers 64-64 --activation tanh --optimizer adam
   tracegrad train --dataset mnist --layers 784-30-10 --activation sigmoid --output sigmoid \\
       --loss quadratic --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30   # Nielsen's recipe
-  tracegrad train --dataset my.csv --json --quiet""",
+  tracegrad train --dataset my.csv --json --quiet
+  tracegrad train --resume runs/RUN --epochs 40     # continue a stopped or finished run""",
     "evaluate": "examples:\n  tracegrad evaluate runs/20260101-120000 --dataset digits",
     "predict": "examples:\n  tracegrad predict runs/RUN digit.png\n"
     "  tracegrad predict runs/RUN rows.csv",
