@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .experiment import ConfigError, parse_layers
+from .training.checkpoint_checks import CheckpointError
 
 # Settings of one invocation, not of the run: never recorded, never compared.
 PER_INVOCATION = ("out", "resume", "quiet", "overwrite", "download", "given")
@@ -119,7 +120,9 @@ def merge(config, given: set, path: Path, metadata: dict, epochs_done: int, shap
             continue
         option = "--" + f.name.replace("_", "-")
         if f.name not in saved or not _fits(saved[f.name], f.type):
-            raise ConfigError(f"{path}: damaged checkpoint (its recorded {option} is not valid)")
+            raise CheckpointError(
+                f"{path}: damaged checkpoint (its recorded {option} is not valid)"
+            )
         value, theirs = getattr(config, f.name), saved[f.name]
         if f.name not in given:
             changes[f.name] = theirs
@@ -139,8 +142,9 @@ def merge(config, given: set, path: Path, metadata: dict, epochs_done: int, shap
     merged = replace(config, **changes)
     if shapes is not None and _layer_sizes(shapes) != parse_layers(saved["layers"], 0, 0)[1:-1]:
         # Checked before any model is built: hostile sizes must not allocate gigabytes.
-        raise ConfigError(
-            f"{path}: damaged checkpoint (its recorded --layers do not fit its weights)"
+        raise CheckpointError(
+            f"{path}: damaged checkpoint (its recorded --layers {saved['layers']} do not fit "
+            "the shapes of its weights)"
         )
     if merged.epochs < epochs_done:
         raise ConfigError(
