@@ -68,6 +68,32 @@ def test_default_folders_are_unique_within_one_second(tmp_path):
         a.close(), b.close()
 
 
+def test_a_default_folder_left_empty_by_a_killed_run_is_removed_by_the_next(tmp_path):
+    for name, files in {"killed": [], "kept": ["history.csv"]}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / LOCK_NAME).write_text("pid 1 on elsewhere\n")  # its owner is gone
+        for file in files:
+            (tmp_path / name / file).write_text("epoch\n")
+    (tmp_path / "starting").mkdir()  # a run that has not written its lock yet
+    RunFolder.new_default(tmp_path).close()
+    assert not (tmp_path / "killed").exists()
+    assert (tmp_path / "kept" / "history.csv").exists() and (tmp_path / "starting").exists()
+
+
+def test_sigterm_ends_a_run_like_ctrl_c(tmp_path):
+    out = tmp_path / "run"
+    proc = start("train", "--epochs", "1000", *SMALL, "--out", out)
+    wait_for_line(proc, "epoch 2/")
+    proc.terminate()
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 130, stderr
+    assert (
+        stderr.splitlines()[-1]
+        == f"tracegrad: interrupted; resume with: tracegrad train --resume {out}"
+    )
+    assert not (out / LOCK_NAME).exists() and (out / "checkpoint.npz").exists()
+
+
 def test_kill_9_leaves_a_stale_lock_that_the_next_run_takes_and_resume_is_exact(tmp_path):
     part = tmp_path / "part"
     proc = start("train", "--epochs", "1000", *SMALL, "--out", part)

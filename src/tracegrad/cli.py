@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 
 import numpy as np
@@ -47,6 +49,25 @@ def _cmd_trace(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a batch system's time limit) ends a run like Ctrl-C does: the
+    run folder is released and tidied, and the resume command is printed."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _cmd_train(args) -> int:
     from .experiment import Config, RunInterrupted, run
 
@@ -55,7 +76,8 @@ def _cmd_train(args) -> int:
         given=frozenset(getattr(args, _GIVEN, ())),
     )
     try:
-        result = run(config, progress=not args.quiet and not args.json)
+        with _sigterm_as_interrupt():
+            result = run(config, progress=not args.quiet and not args.json)
     except RunInterrupted as exc:  # one line: how to resume (or why it cannot be)
         print(f"tracegrad: {exc}", file=sys.stderr)
         return 130

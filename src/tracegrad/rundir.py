@@ -11,7 +11,8 @@ into ``--out``. While it runs, it holds a lock file in the folder:
   refused unless the run resumes it or ``--overwrite`` is given: results are
   never replaced by surprise, and a resumable run is never clobbered;
 - a run that fails before it has anything to keep (no checkpoint) removes the
-  files it wrote and the folders it created.
+  files it wrote and the folders it created; a default folder left empty by a
+  run killed outright is removed by the next default run.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class RunFolder:
         """A new, unique ``root/<YYYYmmdd-HHMMSS>-<n>``, created atomically and locked."""
         root = Path(root)
         created = _make_parents(root)
+        _remove_killed_empty_runs(root)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for n in range(1, 10_000):
             path = root / f"{stamp}-{n}"
@@ -172,6 +174,37 @@ class RunFolder:
         finally:
             os.close(self._fd)
             self._fd = None
+
+
+def _remove_killed_empty_runs(root: Path) -> None:
+    """Remove folders under ``root`` left by runs killed before they wrote anything.
+
+    Such a folder holds only its lock file, with an owner written in it (so its
+    run did hold the lock once) and the lock free (so that run is dead): a
+    run that is starting has no owner written yet, a live one holds its lock.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return
+    try:
+        folders = [e for e in os.scandir(root) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for entry in folders:
+        lock = Path(entry.path) / LOCK_NAME
+        try:
+            if os.listdir(entry.path) != [LOCK_NAME] or lock.stat().st_size == 0:
+                continue
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock.unlink()
+            os.rmdir(entry.path)
+        except OSError:
+            pass  # held by a live run, or something appeared in it meanwhile
+        finally:
+            os.close(fd)
 
 
 def _same_dir(a, b) -> bool:
