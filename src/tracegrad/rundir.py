@@ -117,7 +117,8 @@ class RunFolder:
     # -- closing -------------------------------------------------------------------------------
     def close(self, failed: bool = False) -> None:
         """Release the lock; after a failure with nothing to resume, remove what the run made."""
-        if failed and not (self.path / "checkpoint.npz").exists() and self._created:
+        ours = self._fd is not None or fcntl is None  # never touch a folder another run holds
+        if failed and ours and self._created and not (self.path / "checkpoint.npz").exists():
             # Only in folders this run created: elsewhere files may predate it.
             for name in RUN_FILES:
                 (self.path / name).unlink(missing_ok=True)
