@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.metadata
 import json
 import math
 import os
+import signal
 import sys
 
 import numpy as np
@@ -55,13 +57,38 @@ def _cmd_trace(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a batch system's time limit) ends a run like Ctrl-C does: the
+    run folder is released and tidied, and the resume command is printed."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _cmd_train(args) -> int:
-    from .experiment import Config, run
+    from .experiment import Config, RunInterrupted, run
 
     config = Config(
-        **{k: getattr(args, k) for k in Config.__dataclass_fields__ if hasattr(args, k)}
+        **{k: getattr(args, k) for k in Config.__dataclass_fields__ if hasattr(args, k)},
+        given=frozenset(getattr(args, _GIVEN, ())),
     )
-    result = run(config, progress=not args.quiet and not args.json)
+    try:
+        with _sigterm_as_interrupt():
+            result = run(config, progress=not args.quiet and not args.json)
+    except RunInterrupted as exc:  # one line: how to resume (or why it cannot be)
+        print(f"tracegrad: {exc}", file=sys.stderr)
+        return 130
     m = result.metrics
     if not args.json or not args.quiet:
         print(
@@ -312,8 +339,33 @@ def _cmd_info(args) -> int:
     return 0
 
 
+_GIVEN = "_given_options"  # the namespace attribute naming the options the command line set
+
+
+def _recording(action_class):
+    """``action_class`` that also notes its option in the namespace as given by the user.
+
+    argparse fills unset options with their defaults, so afterwards a value equal
+    to the default cannot tell "--batch-size 32" from nothing; a resume and
+    L-BFGS need to know which options were chosen (see ``Config.given``).
+    """
+
+    class Recording(action_class):
+        def __call__(self, parser, namespace, values, option_string=None):
+            super().__call__(parser, namespace, values, option_string)
+            given = set(getattr(namespace, _GIVEN, ()))
+            setattr(namespace, _GIVEN, given | {self.dest})
+
+    return Recording
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors in one line (exit code 2)."""
+    """argparse that reports usage errors in one line (exit code 2) and notes given options."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in (None, "store", "store_true", "store_false", "append", "count"):
+            self.register("action", name, _recording(self._registry_get("action", name)))
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -326,7 +378,8 @@ _EXAMPLES = {
   tracegrad train --dataset spirals --layers 64-64 --activation tanh --optimizer adam
   tracegrad train --dataset mnist --layers 784-30-10 --activation sigmoid --output sigmoid \\
       --loss quadratic --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30   # Nielsen's recipe
-  tracegrad train --dataset my.csv --json --quiet""",
+  tracegrad train --dataset my.csv --json --quiet
+  tracegrad train --resume runs/RUN --epochs 40     # continue a stopped or finished run""",
     "evaluate": "examples:\n  tracegrad evaluate runs/20260101-120000 --dataset digits",
     "predict": "examples:\n  tracegrad predict runs/RUN digit.png\n"
     "  tracegrad predict runs/RUN rows.csv",
@@ -572,9 +625,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without validation improvement",
     )
-    train.add_argument("--resume", metavar="CHECKPOINT", help="checkpoint file to resume from")
+    train.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the run in folder RUN (or from its checkpoint.npz) with its own settings",
+    )
     output = p.add_argument_group("output")
-    output.add_argument("--out", metavar="DIR", help="output directory (default: runs/<timestamp>)")
+    output.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: a new runs/<date>-<time>-<n>; when resuming, the run's own)",
+    )
+    output.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (by default a folder holding a run is refused)",
+    )
     output.add_argument("--quiet", action="store_true", help="no progress output")
     json_option(output)
     output.add_argument(

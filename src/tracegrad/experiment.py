@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +76,12 @@ class Config:
     scale: str | None = None
     out: str | None = None
     resume: str | None = None
+    overwrite: bool = False
     quiet: bool = False
     plots: bool = True
+    # The names of the settings the user chose (the CLI fills it); None: those that differ
+    # from the defaults. A resume refuses a chosen setting that contradicts its checkpoint.
+    given: frozenset | None = field(default=None, repr=False, compare=False)
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the first bad option and how to fix it."""
@@ -259,15 +263,62 @@ class RunResult:
     files: dict
 
 
-def default_out_dir() -> Path:
-    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``str()`` says how to resume it (or why it cannot be)."""
 
 
 def run(config: Config, callbacks=(), progress=True) -> RunResult:
-    """Train, evaluate on the test set, and write the model, history and plots to ``config.out``."""
-    from . import io, training
+    """Train, evaluate on the test set, and write the model, history and plots to ``config.out``.
+
+    The run folder (``config.out``, else a new ``runs/<date>-<time>-<n>``) is locked
+    while the run lasts; see ``rundir``. With ``config.resume`` (a run folder or its
+    checkpoint) the checkpoint's settings are used and contradicting ones refused
+    (see ``run_settings``), and the run continues in its own folder unless ``out`` is given.
+    Ctrl-C raises :class:`RunInterrupted`, whose message is the command that resumes.
+    """
+    from . import run_settings as settings
+    from .rundir import RunFolder, RunFolderError
 
     config.validate()
+    given = settings.given_options(config)
+    if config.optimizer == "lbfgs":
+        settings.check_lbfgs(config, given)
+    checkpoint = None
+    if config.resume:
+        from .training import load_checkpoint
+
+        path = settings.checkpoint_path(config.resume)
+        saved = load_checkpoint(path)
+        shapes = {name: a.shape for name, a in saved["model"].items()}
+        epochs_done = saved["header"]["epoch"]
+        config = settings.merge(config, given, path, saved["metadata"], epochs_done, shapes)
+        config.validate()
+        if config.optimizer == "lbfgs":
+            settings.check_lbfgs(config, {"resume"})
+        checkpoint = (path, saved["metadata"].get("data"))
+    try:
+        folder = RunFolder.for_run(
+            config.out, checkpoint[0].parent if checkpoint else None, config.overwrite
+        )
+    except RunFolderError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        with folder:
+            return _run_in(folder.path, config, checkpoint, callbacks, progress)
+    except KeyboardInterrupt:
+        if config.optimizer == "lbfgs":
+            hint = "L-BFGS runs cannot be resumed: run it again"
+        elif (folder.path / "checkpoint.npz").exists():
+            hint = f"resume with: {settings.command(folder.path)}"
+        else:
+            hint = "no epoch had finished, so there is nothing to resume"
+        raise RunInterrupted(f"interrupted; {hint}") from None
+
+
+def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> RunResult:
+    from . import io, training
+    from . import run_settings as settings
+
     train, val, test, scaler = load_data(config)
     sizes = parse_layers(
         config.layers,
@@ -275,6 +326,12 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
         train.n_classes,
         default=(128,) if train.n_features > 2 else (32, 32),
     )
+    data = settings.fingerprint(train, val)
+    if checkpoint is not None and checkpoint[1] != data:
+        raise ConfigError(
+            f"the training data differs from the data {checkpoint[0]} was trained on "
+            f"(--dataset {config.dataset}): resume with the same data"
+        )
     rng = np.random.default_rng(config.seed)
     model = nn.MLP(
         sizes,
@@ -296,31 +353,34 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
     X_val = scaler.transform(val.X) if val is not None else None
     X_test = scaler.transform(test.X)
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.optimizer]
-    out_dir = Path(config.out) if config.out else default_out_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {}
+    files = {"history": out_dir / "history.csv"}
+    cbs = [*callbacks, training.CSVLogger(files["history"])]
     started = time.perf_counter()
     if config.optimizer == "lbfgs":
-        result = optim.minimize(
-            model, lambda: loss(model(X_train), train.y), method="L-BFGS-B", maxiter=config.epochs
+        if progress and not config.quiet:
+            cbs.insert(0, training.IterationProgress())
+        hist = training.fit_lbfgs(
+            model,
+            loss,
+            (X_train, train.y),
+            val=(X_val, val.y) if val is not None else None,
+            iterations=config.epochs,
+            callbacks=cbs,
         )
-        history = {"loss": [float(result.fun)]}
     else:
         optimizer = make_optimizer(config.optimizer, model.parameters(), lr, config.momentum)
-        cbs = list(callbacks)
         if progress and not config.quiet:
-            cbs.append(training.ProgressBar())
+            cbs.insert(0, training.ProgressBar())
         if config.lr_decay > 0:
             cbs.append(training.LearningRateScheduler(optim.InverseTimeDecay(lr, config.lr_decay)))
         if config.early_stopping:
             cbs.append(training.EarlyStopping(patience=config.early_stopping))
-        files["history"] = out_dir / "history.csv"
         files["checkpoint"] = out_dir / "checkpoint.npz"
+        recorded = settings.recorded(config, sizes, scaler.kind, lr)
         guard = training.TerminateOnNonFinite()
         cbs += [
             guard,
-            training.CSVLogger(files["history"]),
-            training.Checkpoint(files["checkpoint"]),
+            training.Checkpoint(files["checkpoint"], metadata={"config": recorded, "data": data}),
         ]
         hist = training.fit(
             model,
@@ -332,14 +392,14 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
             batch_size=config.batch_size,
             callbacks=cbs,
             rng=rng,
-            resume_from=config.resume,
+            resume_from=checkpoint[0] if checkpoint else None,
         )
-        history = hist.as_dict()
         if guard.reason:  # one line, also under --quiet/--json, and no model of a diverged run
             raise TrainingDiverged(
                 f"training diverged ({guard.reason}), no model written: lower the "
                 f"learning rate (it was {lr:g}) or scale the inputs"
             )
+    history = hist.as_dict()
     train_seconds = time.perf_counter() - started
     report = training.evaluate(model, X_test, test.y, loss=base_loss)
     metrics = {
@@ -381,11 +441,12 @@ def _plots(model, history, report, train, X_train, scaler, out_dir) -> dict:
     from . import plots, training
 
     files = {
-        "learning_curves": plots.learning_curves(history, out_dir / "learning_curves.png"),
         "confusion_matrix": plots.confusion_matrix(
             report["confusion_matrix"], train.class_names, out_dir / "confusion_matrix.png"
         ),
     }
+    if history.get("loss"):  # L-BFGS may converge before its first iteration ends
+        files["learning_curves"] = plots.learning_curves(history, out_dir / "learning_curves.png")
     if train.n_features == 2:
         files["decision_boundary"] = plots.decision_boundary(
             lambda pts: training.predict(model, scaler.transform(pts.astype(np.float32))),

@@ -3,7 +3,8 @@
 The trainer owns the loop and nothing else; everything around it is a callback:
 ``History`` (always attached), ``ProgressBar``, ``EarlyStopping``,
 ``LearningRateScheduler``, ``TerminateOnNonFinite``, ``CSVLogger`` and
-``Checkpoint`` (resume with ``fit(..., resume_from=path)``).
+``Checkpoint`` (resume with ``fit(..., resume_from=path)``); ``fit_lbfgs`` runs
+SciPy's L-BFGS with the same callbacks, one iteration per epoch.
 """
 
 from .callback import Callback, History
@@ -14,11 +15,13 @@ from .lr_scheduler import LearningRateScheduler
 from .metrics import confusion_matrix, evaluate, predict, predict_proba
 from .non_finite import TerminateOnNonFinite
 from .progress import ProgressBar
+from .quasi_newton import IterationProgress, fit_lbfgs
 from .trainer import Trainer, fit
 
 __all__ = [
     "Trainer",
     "fit",
+    "fit_lbfgs",
     "evaluate",
     "predict",
     "predict_proba",
@@ -26,6 +29,7 @@ __all__ = [
     "Callback",
     "History",
     "ProgressBar",
+    "IterationProgress",
     "EarlyStopping",
     "LearningRateScheduler",
     "TerminateOnNonFinite",

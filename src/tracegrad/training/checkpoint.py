@@ -4,43 +4,52 @@ A checkpoint is one ``.npz`` (see ``archive.py``), written atomically::
 
     state                  JSON: epoch, step, optimizer hyperparameters and step
                            counts, the bit-generator states of the trainer and of
-                           every module that draws random numbers (dropout), history
+                           every module that draws random numbers (dropout),
+                           history, and free ``metadata`` (the CLI records the
+                           run's settings there, so a resume can check them)
     model/<name>           the model's parameters, as in ``state_dict()``
     optimizer/<i>/<key>    the optimizer's buffers (momentum, moment estimates)
 
 With all of it restored, ``fit(..., resume_from=path)`` draws the same batches
 and dropout masks and takes the same steps: a run stopped after epoch k and
 resumed ends with the same weights, bit for bit, as one that never stopped.
+
+Reading never trusts the file: every value is checked (``checkpoint_checks.py``)
+against the format and against the trainer before anything is changed.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
 
 from .archive import describe_error, pack_json, read_npz, unpack_json, write_npz_atomic
 from .callback import Callback
+from .checkpoint_checks import CheckpointError, check_arrays, check_header, check_rng_state
 
 FORMAT = "tracegrad-checkpoint"
 VERSION = 1
 
-
-class CheckpointError(ValueError):
-    """A checkpoint file is damaged or does not belong to this model and optimizer."""
+__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "restore", "save_checkpoint"]
 
 
 class Checkpoint(Callback):
-    """Save a resumable checkpoint to ``path`` every ``every`` epochs (overwriting it)."""
+    """Save a resumable checkpoint to ``path`` every ``every`` epochs (overwriting it).
 
-    def __init__(self, path, every: int = 1):
+    ``metadata`` (a JSON-able dict) is stored with it and read back by
+    :func:`load_checkpoint`; the CLI keeps the run's settings there.
+    """
+
+    def __init__(self, path, every: int = 1, metadata: dict | None = None):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a whole number of epochs >= 1, got {every!r}")
-        self.path, self.every = Path(path), every
+        self.path, self.every, self.metadata = Path(path), every, metadata
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
         if trainer.epoch % self.every == 0:
-            save_checkpoint(self.path, trainer)
+            save_checkpoint(self.path, trainer, self.metadata)
 
 
 def _random_modules(model):
@@ -50,7 +59,7 @@ def _random_modules(model):
             yield name, module
 
 
-def save_checkpoint(path, trainer) -> Path:
+def save_checkpoint(path, trainer, metadata: dict | None = None) -> Path:
     """Write the trainer's model, optimizer, random states, counters and history to ``path``."""
     arrays = {f"model/{k}": v for k, v in trainer.model.state_dict().items()}
     optimizer = trainer.optimizer.state_dict()
@@ -71,58 +80,102 @@ def save_checkpoint(path, trainer) -> Path:
         "rng": trainer.rng.bit_generator.state,
         "module_rngs": {n: m.rng.bit_generator.state for n, m in _random_modules(trainer.model)},
         "history": trainer.history.as_dict(),
+        "metadata": metadata or {},
     }
     arrays["state"] = pack_json(header)
     return write_npz_atomic(path, arrays)
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint: ``{"header": dict, "model": state_dict, "optimizer": state_dict}``."""
+    """Read and check a checkpoint: ``{"header", "model", "optimizer", "metadata"}``.
+
+    Raises ``CheckpointError`` (one line naming the file and the bad field) for
+    anything a checkpoint written by :func:`save_checkpoint` would not contain.
+    """
     path = Path(path)
     arrays = read_npz(path, CheckpointError)
     try:
+        if "state" not in arrays:
+            raise ValueError("the 'state' entry is missing: it is not a tracegrad checkpoint")
         header = unpack_json(arrays.pop("state"), "the 'state' entry")
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise ValueError("it is not a tracegrad checkpoint")
-        model = {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
-        optimizer = dict(header["optimizer"])
-        state = {int(i): dict(counters) for i, counters in optimizer["state"].items()}
-        for key, value in arrays.items():
-            if key.startswith("optimizer/"):
-                _, i, name = key.split("/", 2)
-                state[int(i)][name] = value
-        optimizer["state"] = state
-    except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as err:
+        check_header(header, FORMAT, VERSION)
+        model, buffers = check_arrays(arrays, header["optimizer"]["state"])
+    except (ValueError, TypeError, KeyError, RecursionError) as err:
         raise CheckpointError(f"{path}: damaged checkpoint ({describe_error(err)})") from None
-    return {"header": header, "model": model, "optimizer": optimizer}
+    optimizer = dict(header["optimizer"])
+    optimizer["state"] = {
+        int(i): {**counters, **buffers.get(int(i), {})}
+        for i, counters in header["optimizer"]["state"].items()
+    }
+    return {
+        "header": header,
+        "model": model,
+        "optimizer": optimizer,
+        "metadata": header.get("metadata", {}),
+    }
 
 
 def restore(path, trainer) -> None:
-    """Put the trainer back in the state saved at ``path``; on failure nothing changes."""
+    """Put the trainer back in the state saved at ``path``; on failure nothing changes.
+
+    Everything is checked first (against the file format, the model's parameter
+    names, shapes and dtypes, the optimizer, the data and the random layers);
+    only then are the model, the optimizer, the generators and the history set.
+    """
     checkpoint = load_checkpoint(path)
+    try:
+        _check_fits(checkpoint, trainer)
+    except (KeyError, ValueError, TypeError, OverflowError) as err:
+        raise CheckpointError(f"{path}: cannot resume from it: {describe_error(err)}") from None
     header = checkpoint["header"]
     before = _snapshot(trainer)
-    try:
-        for key in ("batch_size", "n_samples"):
-            actual = getattr(trainer.batches, key)
-            if header.get(key) != actual:
-                raise ValueError(
-                    f"it was written for {key}={header.get(key)}, this run has {actual}: "
-                    "resume with the same data and batch size"
-                )
-        module_rngs = dict(_random_modules(trainer.model))
-        if set(module_rngs) != set(header["module_rngs"]):
-            raise ValueError("its random layers do not match the model's (dropout differs)")
+    try:  # checked above: a failure here is an unexpected one, and is rolled back
         trainer.model.load_state_dict(checkpoint["model"])
         trainer.optimizer.load_state_dict(checkpoint["optimizer"])
-        for name, module in module_rngs.items():
+        for name, module in _random_modules(trainer.model):
             module.rng.bit_generator.state = header["module_rngs"][name]
         trainer.rng.bit_generator.state = header["rng"]
         trainer.history.load(header["history"])
-        trainer.epoch, trainer.step = int(header["epoch"]), int(header["step"])
-    except (KeyError, ValueError, TypeError) as err:
+        trainer.epoch, trainer.step = header["epoch"], header["step"]
+    except BaseException:
         _put_back(trainer, before)
-        raise CheckpointError(f"{path}: cannot resume from it: {describe_error(err)}") from None
+        raise
+
+
+def _check_fits(checkpoint: dict, trainer) -> None:
+    """Raise ValueError if the checkpoint cannot be loaded into ``trainer``; change nothing."""
+    header = checkpoint["header"]
+    for key in ("batch_size", "n_samples"):
+        actual = getattr(trainer.batches, key)
+        if header[key] != actual:
+            raise ValueError(
+                f"it was written for {key}={header[key]}, this run has {actual}: "
+                "resume with the same data and batch size"
+            )
+    params = dict(trainer.model.named_parameters())
+    saved = checkpoint["model"]
+    if set(saved) != set(params):
+        missing, unexpected = sorted(set(params) - set(saved)), sorted(set(saved) - set(params))
+        raise ValueError(
+            f"its parameters do not match the model's (missing {missing}, unexpected "
+            f"{unexpected}): resume with the same --layers"
+        )
+    for name, p in params.items():
+        if saved[name].shape != p.shape:
+            raise ValueError(
+                f"model/{name} has shape {saved[name].shape}, the model's is {p.shape}: "
+                "resume with the same --layers"
+            )
+        if not np.can_cast(saved[name].dtype, p.data.dtype, "same_kind"):
+            raise ValueError(f"model/{name} has dtype {saved[name].dtype}, not {p.data.dtype}")
+    # The optimizer checks its own state; a shallow copy takes it, the real one is untouched.
+    copy.copy(trainer.optimizer).load_state_dict(checkpoint["optimizer"])
+    check_rng_state(header["rng"], trainer.rng.bit_generator, "rng")
+    modules = dict(_random_modules(trainer.model))
+    if set(modules) != set(header["module_rngs"]):
+        raise ValueError("its random layers do not match the model's (dropout differs)")
+    for name, module in modules.items():
+        check_rng_state(header["module_rngs"][name], module.rng.bit_generator, f"rng of {name}")
 
 
 def _snapshot(trainer) -> tuple:
@@ -132,13 +185,17 @@ def _snapshot(trainer) -> tuple:
         trainer.optimizer.state_dict(),
         trainer.rng.bit_generator.state,
         rngs,
+        trainer.history.as_dict(),
+        (trainer.epoch, trainer.step),
     )
 
 
 def _put_back(trainer, snapshot: tuple) -> None:
-    model, optimizer, rng, module_rngs = snapshot
+    model, optimizer, rng, module_rngs, history, (epoch, step) = snapshot
     trainer.model.load_state_dict(model)
     trainer.optimizer.load_state_dict(optimizer)
     trainer.rng.bit_generator.state = rng
     for name, module in _random_modules(trainer.model):
         module.rng.bit_generator.state = module_rngs[name]
+    trainer.history.load(history)
+    trainer.epoch, trainer.step = epoch, step
