@@ -26,8 +26,10 @@ def bind(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port} ({exc.strerror}): pick another --port, "
-                      "or --port 0 for a free one") from None
+        raise OSError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): pick another --port, "
+            "or --port 0 for a free one"
+        ) from None
     sock.listen(128)  # connections wait here until uvicorn serves them
     return sock
 

@@ -43,17 +43,23 @@ def backprop(session, part: str = "train", index: int = 0) -> dict:
         step = trace(model, x, y, cost="cross_entropy", lr=session.settings.lr, apply=False)
         acts = _activations(model)
         layers = []
-        for rec, act in zip(step.layers, acts, strict=True):
-            layers.append({
-                "l": rec.l,
-                "z": rec.z[0].tolist(),
-                "a": rec.a[0].tolist(),
-                "delta": rec.delta[0].tolist(),
-                "fprime": _derivative(act, rec.z[0]).tolist(),
-                "dW": rec.dW.tolist(),
-                "db": rec.db.tolist(),
-                "W": rec.W.tolist(),
-            })
+        for i, (rec, act) in enumerate(zip(step.layers, acts, strict=True)):
+            # BP2's first factor, (W^(l+1))ᵀ δ^(l+1); the output layer has none.
+            nxt = step.layers[i + 1] if i + 1 < len(step.layers) else None
+            back = None if nxt is None else (nxt.delta[0] @ nxt.W).tolist()
+            layers.append(
+                {
+                    "l": rec.l,
+                    "z": rec.z[0].tolist(),
+                    "a": rec.a[0].tolist(),
+                    "delta": rec.delta[0].tolist(),
+                    "fprime": _derivative(act, rec.z[0]).tolist(),
+                    "back": back,
+                    "dW": rec.dW.tolist(),
+                    "db": rec.db.tolist(),
+                    "W": rec.W.tolist(),
+                }
+            )
         z_out = step.layers[-1].z
         probs = F.softmax(Tensor(z_out)).data[0]
         target = np.zeros(len(probs))
@@ -96,7 +102,7 @@ def unit(session, layer: int, j: int, part: str = "train", index: int = 0) -> di
         terms = [[row[j], d] for row, d in zip(nxt["W"], nxt["delta"], strict=True)]
         out.update(
             rule="BP2",
-            back=float(sum(w * d for w, d in terms)),
+            back=rec["back"][j],
             terms=terms,
             fprime=rec["fprime"][j],
             activation=t["activation"],
@@ -125,7 +131,12 @@ def weight(session, layer: int, j: int, k: int, part: str = "train", index: int 
         lr = session.settings.lr
         optimizer = session.settings.optimizer
     return {
-        "type": "weight", "layer": layer, "j": j, "k": k, "part": part, "index": index,
+        "type": "weight",
+        "layer": layer,
+        "j": j,
+        "k": k,
+        "part": part,
+        "index": index,
         "w": rec["W"][j][k],
         "a_prev": a_prev[k],
         "delta": rec["delta"][j],

@@ -82,8 +82,12 @@ class Playground:
     async def query(self, request):
         session = self._session(request)
         what = request.path_params["what"]
-        handlers = {"unit": details.unit, "weight": details.weight,
-                    "backprop": details.backprop, "gradcheck": details.gradcheck}
+        handlers = {
+            "unit": details.unit,
+            "weight": details.weight,
+            "backprop": details.backprop,
+            "gradcheck": details.gradcheck,
+        }
         if what not in handlers:
             raise HTTPException(404, "Not Found")
         args = await self._json(request)
@@ -112,13 +116,19 @@ class Playground:
 
     async def model_file(self, request):
         data = await asyncio.to_thread(export.model_bytes, self._session(request))
-        return Response(data, media_type="application/octet-stream", headers={
-            "Content-Disposition": f'attachment; filename="{export.MODEL_NAME}"'})
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{export.MODEL_NAME}"'},
+        )
 
     async def script_file(self, request):
         text = export.script(self._session(request))
-        return PlainTextResponse(text, media_type="text/x-python", headers={
-            "Content-Disposition": f'attachment; filename="{export.SCRIPT_NAME}"'})
+        return PlainTextResponse(
+            text,
+            media_type="text/x-python",
+            headers={"Content-Disposition": f'attachment; filename="{export.SCRIPT_NAME}"'},
+        )
 
     # -- the websocket -----------------------------------------------------------------
     async def socket(self, ws: WebSocket):
@@ -127,8 +137,14 @@ class Playground:
             return
         await ws.accept()
         if len(self.sessions) >= self.max_sessions:
-            await ws.send_json({"type": "error", "message": (
-                f"{self.max_sessions} playgrounds are open already: close one and reload")})
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "message": (
+                        f"{self.max_sessions} playgrounds are open already: close one and reload"
+                    ),
+                }
+            )
             await ws.close(code=1013)
             return
         sid = secrets.token_urlsafe(16)

@@ -22,8 +22,16 @@ from .settings import UPLOAD, Settings, SettingsError, parse
 
 GRID = 50  # decision-boundary cells per side
 # A change to any of these starts a new run; lr, batch size and L2 apply from the next epoch.
-RESTART_FIELDS = ("dataset", "noise", "n_samples", "train_ratio", "seed", "hidden", "activation",
-                  "optimizer")
+RESTART_FIELDS = (
+    "dataset",
+    "noise",
+    "n_samples",
+    "train_ratio",
+    "seed",
+    "hidden",
+    "activation",
+    "optimizer",
+)
 
 
 class Session:
@@ -48,7 +56,9 @@ class Session:
         with self.lock:
             s = self.settings
             self.train, self.test = datasets.load(
-                self.data_source(), seed=s.seed, test_size=round(1 - s.train_ratio, 6),
+                self.data_source(),
+                seed=s.seed,
+                test_size=round(1 - s.train_ratio, 6),
                 **s.data_options(),
             )
             self.scaler = datasets.Scaler("standard").fit(self.train.X)
@@ -96,8 +106,13 @@ class Session:
         with self.lock:
             s = self.settings
             training.fit(
-                self.model, self.cost, self.optimizer, (self.X_train, self.train.y),
-                epochs=epochs, batch_size=s.batch_size, rng=self.rng,
+                self.model,
+                self.cost,
+                self.optimizer,
+                (self.X_train, self.train.y),
+                epochs=epochs,
+                batch_size=s.batch_size,
+                rng=self.rng,
             )
             self.epoch += epochs
             run = [s.lr, s.batch_size, s.l2]
@@ -194,5 +209,7 @@ class Session:
 
 
 def _points(ds) -> list:
-    return [[round(float(a), 5), round(float(b), 5), int(k)] for (a, b), k in zip(ds.X, ds.y,
-                                                                                    strict=True)]
+    return [
+        [round(float(a), 5), round(float(b), 5), int(k)]
+        for (a, b), k in zip(ds.X, ds.y, strict=True)
+    ]

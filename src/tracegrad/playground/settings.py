@@ -117,7 +117,9 @@ def parse(raw: dict, base: Settings, has_upload: bool = False) -> Settings:
     sets = generated_sets()
     if s.dataset not in sets and not (s.dataset == UPLOAD and has_upload):
         extra = ", or upload a CSV file" if not has_upload else f", {UPLOAD}"
-        raise SettingsError(f"unknown data set {s.dataset!r}; choose one of {', '.join(sets)}{extra}")
+        raise SettingsError(
+            f"unknown data set {s.dataset!r}; choose one of {', '.join(sets)}{extra}"
+        )
     if s.noise is not None:
         s.noise = _number(s.noise, "noise", float)
         _within(s.noise, 0, MAX_NOISE, "noise")
@@ -165,7 +167,9 @@ def parse(raw: dict, base: Settings, has_upload: bool = False) -> Settings:
 def choices() -> dict:
     """What the page offers in its menus, and its bounds."""
     return {
-        "datasets": {name: {"n_samples": n, "noise": z} for name, (n, z) in generated_sets().items()},
+        "datasets": {
+            name: {"n_samples": n, "noise": z} for name, (n, z) in generated_sets().items()
+        },
         "activations": hidden_activations(),
         "optimizers": minibatch_optimizers(),
         "max_hidden_layers": MAX_HIDDEN_LAYERS,

@@ -55,7 +55,9 @@ def read(name: str, content: bytes) -> datasets.Dataset:
             ds = datasets.load_file(path)
         except (ValueError, UnicodeDecodeError, OSError) as exc:
             text = str(exc).replace(str(path), name).replace(folder, "")
-            raise UploadError(text.strip().splitlines()[0] if text.strip() else "unreadable") from None
+            raise UploadError(
+                text.strip().splitlines()[0] if text.strip() else "unreadable"
+            ) from None
     if ds.n_features != 2:
         raise UploadError(
             f"{name} has {ds.n_features} feature columns: the playground draws 2-D data; "
