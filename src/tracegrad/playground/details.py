@@ -38,6 +38,7 @@ def _derivative(module, z: np.ndarray) -> np.ndarray:
 def backprop(session, part: str = "train", index: int = 0) -> dict:
     """Forward and backward pass of one sample, every layer, without changing the model."""
     with session.lock:
+        session.check_usable()
         raw, x, y = session.sample(part, index)
         model = session.model
         step = trace(model, x, y, cost="cross_entropy", lr=session.settings.lr, apply=False)
@@ -151,6 +152,7 @@ def weight(session, layer: int, j: int, k: int, part: str = "train", index: int 
 def gradcheck(session, max_samples: int = 100) -> dict:
     """Backprop against two-sided differences on a float64 copy of the network."""
     with session.lock:
+        session.check_usable()
         model = copy.deepcopy(session.model)
         X = session.X_train[:max_samples].astype(np.float64)
         y = session.train.y[:max_samples]

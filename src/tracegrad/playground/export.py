@@ -15,6 +15,7 @@ SCRIPT_NAME = "tracegrad_playground_run.py"
 def model_bytes(session) -> bytes:
     """The network, its input scaler and class names, written by ``io.save``."""
     with session.lock, tempfile.TemporaryDirectory(prefix="tracegrad-export-") as folder:
+        session.check_usable()
         metadata = {
             "playground": {**session.settings.to_dict(), "upload": session.upload_name},
             "epochs": session.epoch,

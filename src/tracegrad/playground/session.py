@@ -74,6 +74,7 @@ class Session:
             self.error = None
             self._grid = self._make_grid()
             self._record_losses()
+            self.frame()
 
     def update(self, raw: dict) -> bool:
         """Apply settings from the page; True when the run had to start again."""
@@ -104,35 +105,41 @@ class Session:
     def step(self, epochs: int = 1) -> None:
         """Train ``epochs`` epochs with ``training.fit``, sharing one random stream."""
         with self.lock:
+            if self.error is not None:  # a diverged run stays stopped until reset
+                raise FloatingPointError(self.error)
             s = self.settings
-            training.fit(
-                self.model,
-                self.cost,
-                self.optimizer,
-                (self.X_train, self.train.y),
-                epochs=epochs,
-                batch_size=s.batch_size,
-                rng=self.rng,
-            )
+            # A diverging run is reported once, as the error below, not as NumPy warnings.
+            try:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    training.fit(
+                        self.model,
+                        self.cost,
+                        self.optimizer,
+                        (self.X_train, self.train.y),
+                        epochs=epochs,
+                        batch_size=s.batch_size,
+                        rng=self.rng,
+                    )
+                    self._record_losses()
+            except (ValueError, FloatingPointError) as exc:
+                self.error = f"{str(exc).splitlines()[0]}; press reset to start again"
+                raise FloatingPointError(self.error) from None
             self.epoch += epochs
             run = [s.lr, s.batch_size, s.l2]
             if self.segments and self.segments[-1][1:] == run:
                 self.segments[-1][0] += epochs
             else:
                 self.segments.append([epochs, *run])
-            self._record_losses()
 
     def _data_loss(self, X, y) -> float:
         with no_grad():
             return float(losses.cross_entropy(self.model(Tensor(X)), y).item())
 
     def _record_losses(self) -> None:
-        train, test = self._data_loss(self.X_train, self.train.y), 0.0
+        train = self._data_loss(self.X_train, self.train.y)
         test = self._data_loss(self.X_test, self.test.y)
         if not (np.isfinite(train) and np.isfinite(test)):
-            raise FloatingPointError(
-                "the loss is no longer finite: lower the learning rate and press reset"
-            )
+            raise FloatingPointError("the loss is no longer finite: lower the learning rate")
         self.history["train"].append(train)
         self.history["test"].append(test)
 
@@ -166,13 +173,15 @@ class Session:
     def frame(self) -> dict:
         """Epoch, losses, weights and the decision boundary as they are now."""
         with self.lock:
+            if self.error is not None:  # the weights are not finite: keep the last picture
+                return self._last_frame
             proba = training.predict_proba(self.model, self._grid)
             klass = proba.argmax(axis=1)
             if proba.shape[1] == 2:  # binary: the colour follows P(class 1), as in Playground
                 level = proba[:, 1]
             else:
                 level = proba.max(axis=1)
-            return {
+            self._last_frame = {
                 "type": "frame",
                 "epoch": self.epoch,
                 "loss": self.history["train"][-1],
@@ -182,6 +191,12 @@ class Session:
                 "weights": [lin.weight.data.tolist() for lin in self.model.linears],
                 "biases": [lin.bias.data.tolist() for lin in self.model.linears],
             }
+            return self._last_frame
+
+    def check_usable(self) -> None:
+        """Refuse questions about a network whose weights are no longer finite."""
+        if self.error is not None:
+            raise FloatingPointError(self.error)
 
     def sample(self, part: str, index: int):
         """One sample, scaled as the network sees it, and its label."""
