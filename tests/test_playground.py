@@ -203,6 +203,12 @@ def test_backprop_walk_and_gradcheck(page):
         "4.bias",
     ]
     assert page.ask("backprop", index=10**6).status_code == 400
+    r = page.ask("gradcheck", max_samples=10**9)  # the page cannot make the server work harder
+    assert r.status_code == 400 and r.json()["error"].startswith("gradcheck takes no arguments")
+    page.ws.send_text("{not json")
+    assert page.ws.receive_json() == {"type": "error", "message": "commands are JSON objects"}
+    replies = page.command({"type": "launch"})
+    assert replies[0] == {"type": "error", "message": "unknown command 'launch'"}
 
 
 def test_bad_settings_get_the_clis_message_and_keep_the_run(page):

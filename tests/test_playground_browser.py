@@ -141,8 +141,10 @@ def test_page_trains_and_shows_tracegrads_numbers(driver, server, tmp_path):
     elapsed = time.perf_counter() - started
     frames = d.execute_script("return TGState.drawn") - drawn0
     epoch = settled_epoch(d)
-    print(f"\nplayground: {frames / elapsed:.1f} decision-boundary frames/s drawn while playing "
-          f"(spirals, 2-8-8-3 tanh, batch 10; {epoch - 1} epochs in {elapsed:.1f} s)")
+    print(
+        f"\nplayground: {frames / elapsed:.1f} decision-boundary frames/s drawn while playing "
+        f"(spirals, 2-8-8-3 tanh, batch 10; {epoch - 1} epochs in {elapsed:.1f} s)"
+    )
     assert frames >= 3 and epoch > 2  # it streamed; no rate is asserted (shared CPU)
     assert find(d, "play").get_attribute("aria-pressed") == "false"
     assert float(find(d, "loss").text) < loss0
@@ -187,6 +189,11 @@ def test_page_trains_and_shows_tracegrads_numbers(driver, server, tmp_path):
 
     shot = os.environ.get("PLAYGROUND_SCREENSHOT") or str(tmp_path / "playground.png")
     d.save_screenshot(shot)
+    if os.environ.get("PLAYGROUND_SCREENSHOT"):  # the README's picture: a small palette PNG
+        from PIL import Image
+
+        with Image.open(shot) as image:
+            image.convert("RGB").quantize(colors=96).save(shot, optimize=True)
     print(f"playground screenshot: {shot}")
     assert os.path.getsize(shot) > 10_000
 
@@ -211,7 +218,9 @@ def test_upload_in_the_page(driver, server, tmp_path):
     good = tmp_path / "rings.csv"
     X = rng.normal(size=(60, 2))
     labels = np.where(np.hypot(*X.T) > 1, "out", "in")
-    good.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, labels)))
+    good.write_text(
+        "x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, labels, strict=True))
+    )
     find(d, "upload").send_keys(str(good))
     wait(d, lambda: find(d, "dataset").get_attribute("value") == "upload")
     assert "upload: rings.csv" in find(d, "dataset").text

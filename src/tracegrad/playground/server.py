@@ -31,6 +31,13 @@ from .settings import SettingsError, choices
 STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 8
 MAX_FPS = 60  # frames are not sent faster than a screen shows them
+# The questions the page may ask, and the arguments each takes.
+QUESTIONS = {
+    "unit": (details.unit, ("layer", "j", "part", "index")),
+    "weight": (details.weight, ("layer", "j", "k", "part", "index")),
+    "backprop": (details.backprop, ("part", "index")),
+    "gradcheck": (details.gradcheck, ()),
+}
 CLIENT_ERRORS = (SettingsError, upload.UploadError, FloatingPointError, ValueError, TypeError)
 
 
@@ -82,19 +89,16 @@ class Playground:
     async def query(self, request):
         session = self._session(request)
         what = request.path_params["what"]
-        handlers = {
-            "unit": details.unit,
-            "weight": details.weight,
-            "backprop": details.backprop,
-            "gradcheck": details.gradcheck,
-        }
-        if what not in handlers:
+        if what not in QUESTIONS:
             raise HTTPException(404, "Not Found")
+        handler, allowed = QUESTIONS[what]
         args = await self._json(request)
-        try:
-            result = await asyncio.to_thread(handlers[what], session, **args)
-        except TypeError:
-            raise SettingsError(f"unexpected arguments for {what}: {sorted(args)}") from None
+        unknown = sorted(set(args) - set(allowed))
+        if unknown:
+            raise SettingsError(
+                f"{what} takes {', '.join(allowed) or 'no arguments'}, not {unknown[0]!r}"
+            )
+        result = await asyncio.to_thread(handler, session, **args)
         return JSONResponse(result)
 
     async def upload(self, request):
@@ -156,7 +160,13 @@ class Playground:
             await link.send(session.data())
             await link.send(await asyncio.to_thread(session.frame))
             while True:
-                await link.handle(await ws.receive_json())
+                text = await ws.receive_text()
+                try:
+                    message = json.loads(text)
+                except ValueError:
+                    await link.send({"type": "error", "message": "commands are JSON objects"})
+                    continue
+                await link.handle(message)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
