@@ -358,3 +358,34 @@ def test_cli_prints_its_url_and_serves(tmp_path):
     )
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
     assert "--port must be 0" in bad.stderr
+
+
+def test_serve_prints_the_real_port_and_opens_that_page(monkeypatch):
+    import uvicorn
+
+    import tracegrad.playground as playground
+
+    opened, printed, served = [], [], []
+    monkeypatch.setattr(playground.webbrowser, "open", opened.append)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: served.extend(sockets))
+    url = playground.serve("127.0.0.1", 0, echo=lambda text, flush: printed.append(text))
+    port = served[0].getsockname()[1]
+    served[0].close()
+    assert port > 0 and url == f"http://127.0.0.1:{port}/" and opened == [url]
+    assert printed == [f"tracegrad playground on {url} (Ctrl+C to stop)"]
+    playground.serve("127.0.0.1", 0, open_browser=False, echo=lambda text, flush: None)
+    served[1].close()
+    assert opened == [url]  # --no-browser opens nothing
+
+
+def test_every_offered_choice_builds(client):
+    from tracegrad import nn
+
+    offered = client.get("/api/choices").json()
+    assert set(offered["datasets"]) <= set(datasets.available())
+    for name, defaults in offered["datasets"].items():
+        train, test = datasets.load(name, seed=1, test_size=0.5, **defaults)
+        assert train.n_features == 2 and test.n_samples > 0
+    for name in offered["activations"]:
+        nn.MLP([2, 3, 2], activation=name, rng=0)
+    assert "lbfgs" not in offered["optimizers"] and "sgd" in offered["optimizers"]
