@@ -239,3 +239,28 @@ def test_upload_in_the_page(driver, server, tmp_path):
     severe = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"]
     assert [m for m in severe if "upload?name=bad.csv" not in m or "400" not in m] == []
     assert len(severe) == 1
+
+
+def test_controls_change_the_network_and_the_data(driver, server):
+    from selenium.webdriver.support.ui import Select
+
+    d = driver
+    open_page(d, server)
+    find(d, "step").click()
+    wait(d, lambda: find(d, "epoch").text == "1")
+    Select(find(d, "dataset")).select_by_value("xor")
+    wait(d, lambda: len(find(d, "neuron", many=True)) == 2 + 8 + 8 + 2)
+    assert find(d, "epoch").text == "0"
+    assert d.execute_script("return TGState.data.train.length + TGState.data.test.length") == 400
+    find(d, "add-layer").click()
+    wait(d, lambda: len(find(d, "neuron", many=True)) == 2 + 8 + 8 + 4 + 2)
+    find(d, "remove-unit-1").click()
+    wait(d, lambda: len(find(d, "neuron", many=True)) == 2 + 7 + 8 + 4 + 2)
+    find(d, "step").click()
+    find(d, "step").click()
+    wait(d, lambda: find(d, "epoch").text == "2")
+    find(d, "reset").click()
+    wait(d, lambda: find(d, "epoch").text == "0")
+    assert d.execute_script("return TGState.settings.hidden") == [7, 8, 4]
+    severe = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []

@@ -151,7 +151,11 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   S.ws = new WebSocket(`${scheme}://${location.host}/ws`);
   S.ws.onmessage = onMessage;
-  S.ws.onclose = () => { setPlaying(false); document.body.dataset.closed = "1"; };
+  S.ws.onclose = () => {
+    setPlaying(false);
+    document.body.dataset.closed = "1";
+    if (!$("error").textContent) showError("The connection to the playground server closed: restart it and reload the page.");
+  };
 }
 
 function number(id) {
