@@ -115,7 +115,7 @@ class Playground:
             if len(content) > upload.MAX_BYTES:  # stop reading: memory stays bounded
                 return JSONResponse({"error": upload.too_big(len(content))}, status_code=413)
         ds = await asyncio.to_thread(upload.read, name, bytes(content))
-        session.keep_upload(name, bytes(content))
+        await asyncio.to_thread(session.keep_upload, name, bytes(content))
         return JSONResponse({"name": name, "n_samples": ds.n_samples, "classes": ds.class_names})
 
     async def model_file(self, request):
@@ -127,7 +127,7 @@ class Playground:
         )
 
     async def script_file(self, request):
-        text = export.script(self._session(request))
+        text = await asyncio.to_thread(export.script, self._session(request))
         return PlainTextResponse(
             text,
             media_type="text/x-python",
@@ -157,7 +157,7 @@ class Playground:
         link = _Link(ws, session)
         try:
             await link.send({"type": "hello", "session": sid})
-            await link.send(session.data())
+            await link.send(await asyncio.to_thread(session.data))
             await link.send(await asyncio.to_thread(session.frame))
             while True:
                 text = await ws.receive_text()
@@ -235,7 +235,7 @@ class _Link:
             self.playing = False
             work = s.reset if kind == "reset" else (lambda: s.update(message.get("settings")))
             if await self._run(work):
-                await self.send(s.data())
+                await self.send(await asyncio.to_thread(s.data))
                 await self.send(await asyncio.to_thread(s.frame))
         else:
             await self.send({"type": "error", "message": f"unknown command {kind!r}"})
