@@ -254,6 +254,13 @@ def test_upload_uses_the_cli_rules_and_hides_paths(page, tmp_path):
     page.command({"type": "settings", "settings": {"dataset": "upload"}})
     assert page.data["upload"] == "mine.csv" and page.data["class_names"] == ["a", "b"]
     assert len(page.data["train"]) + len(page.data["test"]) == 40
+    page.command({"type": "step"})  # the exported script reads the file from beside itself
+    (tmp_path / "mine.csv").write_text("x1,x2,label\n" + rows)
+    (tmp_path / "run.py").write_text(page.client.get(f"/api/session/{page.sid}/script.py").text)
+    out = subprocess.run(
+        [sys.executable, "run.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0 and f"train loss {page.frame['loss']:.6f}" in out.stdout, out.stderr
 
     bad = b"x1,x2,label\n1,2,a\n3,oops,b\n"
     r = page.client.post(f"/api/session/{page.sid}/upload?name=bad.csv", content=bad)
