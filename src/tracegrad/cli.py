@@ -390,6 +390,26 @@ _EXAMPLES = {
     "  tracegrad trace mazur --steps 10000",
 }
 
+_EXAMPLES["playground"] = (
+    "examples:\n  tracegrad playground\n  tracegrad playground --port 0 --no-browser"
+)
+
+
+def _cmd_playground(args) -> int:
+    import importlib.util
+
+    missing = [m for m in ("starlette", "uvicorn", "websockets") if not importlib.util.find_spec(m)]
+    if missing:
+        raise UsageError(
+            f"the playground needs {', '.join(missing)}: pip install 'tracegrad[playground]'"
+        )
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0 (any free port) to 65535, got {args.port}")
+    from .playground import serve
+
+    serve(args.host, args.port, open_browser=not args.no_browser)
+    return 0
+
 
 def _integer(text):
     try:
@@ -689,6 +709,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lr", type=_finite, default=0.5, help=f"learning rate, positive, at most {MAX_LR:g}"
     )
+
+    p = command(
+        "playground", "train networks in a local web page, every number shown", _cmd_playground
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_integer, default=8000, help="port (default 8000; 0: any free)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     return parser
 
 
