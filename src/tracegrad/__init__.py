@@ -4,9 +4,10 @@ Every number of a forward and backward pass can be seen, gradients can be
 checked numerically, and multilayer perceptrons train fast on a CPU.
 """
 
-from . import datasets, functional, io, losses, nn, ops, optim, training
+from . import compile, datasets, functional, io, losses, nn, ops, optim, training
 from .checking import GradcheckResult, check_model_gradients, gradcheck
-from .fpmode import set_flush_denormal
+from .compile import compile_step
+from .compile.fpmode import set_flush_denormal
 from .io import ModelFileError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad
 from .tracing import trace
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor",
     "no_grad",
+    "compile_step",
     "set_flush_denormal",
     "is_grad_enabled",
     "gradcheck",
@@ -25,6 +27,7 @@ __all__ = [
     "save",
     "load",
     "ModelFileError",
+    "compile",
     "datasets",
     "functional",
     "io",
