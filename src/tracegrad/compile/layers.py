@@ -253,4 +253,4 @@ class Dropout:
 
 
 class Unsupported(Exception):
-    """Raised while planning: the model, loss or optimizer cannot be compiled (the message says why)."""
+    """Raised while planning: the model, loss or optimizer cannot be compiled (says why)."""

@@ -13,8 +13,8 @@ import numpy as np
 from .. import nn
 from . import layers as K
 from . import updates
-from .losses import kernel_for
 from .layers import Unsupported
+from .losses import kernel_for
 
 # Exact types only: a subclass may override forward().
 LAYER_KERNELS = {
