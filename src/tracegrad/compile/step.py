@@ -174,6 +174,11 @@ class CompiledStep:
                 stacklevel=4,
             )
 
+    def forget(self) -> None:
+        """Drop the laid-out plans: the next call reads the model again and allocates anew."""
+        self._plans.clear()
+        self._program = self._make_program()
+
     def explain(self) -> str:
         """What was compiled, for which batch sizes, and why any call ran eagerly."""
         if self._program is None:
