@@ -336,3 +336,27 @@ def test_fit_uses_the_compiled_step_by_default_and_compile_false_does_not():
     assert trainer.compiled_step.compiled and trainer.compiled_step.compiled_calls == 3
     assert training.Trainer(model, losses.cross_entropy, opt, compile=False).compiled_step is None
     assert "batch sizes: [8]" in trainer.compiled_step.explain()
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_subnormals_are_flushed_during_the_compiled_update_only(flush):
+    from tracegrad.compile import fpmode
+
+    if flush and not fpmode.flush_supported():
+        pytest.skip("this platform cannot flush subnormals (x86-64 or ARM64 Linux only)")
+    X = np.array([[0.0, 1.0], [0.0, 2.0]], np.float32)  # column 0 off: W[:, 0] gets g = 0
+    model = nn.Sequential(nn.Linear(2, 2, rng=0))
+    opt = optim.SGD(model.parameters(), lr=1.0, momentum=0.5)
+    step = compile_step(model, losses.cross_entropy, opt)
+    step(X, np.array([0, 1]))
+    buffer = opt.state[0]["momentum_buffer"]
+    buffer[:, 0] = 2e-38  # normal; halved by the next update it becomes subnormal
+    saved = fpmode.flush_denormal_enabled()
+    fpmode.set_flush_denormal(flush)
+    try:
+        step(X, np.array([0, 1]))
+    finally:
+        fpmode.set_flush_denormal(saved)
+    expected = 0.0 if flush else np.float32(2e-38) * np.float32(0.5)
+    np.testing.assert_array_equal(buffer[:, 0], [expected, expected])
+    assert np.float32(2e-38) * np.float32(0.5) > 0  # and IEEE arithmetic outside the step

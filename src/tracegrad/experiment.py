@@ -15,6 +15,7 @@ import numpy as np
 
 from . import datasets, losses, nn, optim
 from .atomic import atomic_write
+from .compile import with_l2_penalty
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs")
 LOSSES = ("cross_entropy", "mse", "quadratic")
@@ -211,9 +212,8 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
     m = train.n_samples
     loss = base_loss
     if config.l2 > 0:  # the notes' λ/(2m)·Σ‖W‖², m = the number of training examples
-
-        def loss(out, y):
-            return base_loss(out, y) + losses.l2_penalty(model, config.l2, m)
+        # base_loss + losses.l2_penalty(model, l2, m), in a form the compiled step reads
+        loss = with_l2_penalty(base_loss, model, config.l2, m)
 
     X_train = scaler.transform(train.X)
     X_val = scaler.transform(val.X) if val is not None else None

@@ -1,13 +1,11 @@
 """Moved to :mod:`tracegrad.compile.fpmode` (subnormal flushing lives behind the compiled step).
 
-Kept as a thin alias so that existing imports keep working until every caller has moved.
+Kept as an alias of that module (the same module object, so its settings are shared)
+until every caller has moved.
 """
 
-from .compile.fpmode import (  # noqa: F401
-    begin_flush,
-    end_flush,
-    flush_denormal_enabled,
-    flush_supported,
-    flushing_denormals,
-    set_flush_denormal,
-)
+import sys
+
+from .compile import fpmode as _fpmode
+
+sys.modules[__name__] = _fpmode
