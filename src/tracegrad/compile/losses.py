@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import losses
-from .layers import Unsupported
+from .layers import Unsupported, _row_max
 
 
 class _Loss:
@@ -140,12 +140,6 @@ class CrossEntropy(_Loss):
             p -= self.t
         p *= self.c
         return p
-
-
-def _row_max(z):
-    from .layers import _row_max as row_max
-
-    return row_max(z)
 
 
 class NLL(CrossEntropy):

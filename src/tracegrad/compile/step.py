@@ -22,6 +22,7 @@ from ..tensor import Tensor
 from . import fpmode
 from .layers import Unsupported
 from .plan import Program
+from .updates import initial_state
 
 MAX_PLANS = 4  # batch sizes kept laid out at once (an epoch has at most two)
 
@@ -106,8 +107,9 @@ class CompiledStep:
         if targets is None:
             return self._eager(x, y, "targets the compiled loss does not take as they are")
         value = self._run(plan, x, targets)
-        if value is None:
-            return self._eager(x, y, "a non-finite loss (eager decides: raise or go on)")
+        if value is None:  # not a limit of the compiler: recorded, not warned about
+            self.reason = "a non-finite loss (the eager step decides: raise or go on)"
+            return self._eager(x, y)
         self.compiled_calls += 1
         return value
 
@@ -151,7 +153,7 @@ class CompiledStep:
                 w = p.data
                 state = states.get(i)
                 if state is None:
-                    state = states[i] = {"step": 0, **_initial_state(opt, w)}
+                    state = states[i] = {"step": 0, **initial_state(opt, w)}
                 state["step"] += 1
                 rule(opt, w, g, state, tmp, tmp2)
         finally:
@@ -193,12 +195,6 @@ class CompiledStep:
     def __repr__(self) -> str:
         state = "compiled" if self.compiled else f"eager: {self.reason}"
         return f"CompiledStep({type(self.model).__name__}, {state})"
-
-
-def _initial_state(opt, w):
-    from .updates import initial_state
-
-    return initial_state(opt, w)
 
 
 def _l2_value(weights, penalty):
