@@ -159,6 +159,7 @@ def peak_rss(args, contenders, script) -> None:
                    "--data-dir", str(args.data_dir)]  # fmt: skip
         command += ["--samples", str(args.samples)] if args.samples else []
         command += ["--threads", str(args.threads)] if args.threads else []
+        command += [flag for flag in ("--ablation", "--more") if getattr(args, flag[2:])]
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         r = json.loads(result.stdout.strip().splitlines()[-1])
         base, peak = r["baseline"] / 1024, r["peak"] / 1024
