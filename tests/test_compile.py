@@ -238,6 +238,19 @@ def test_integer_and_noncontiguous_inputs():
         run_both(mlp("relu"), losses.cross_entropy, X, y, lr=1e-4)
 
 
+def test_inputs_of_another_width_get_the_eager_error():
+    X, y = data()
+    (m1, o1), (m2, o2) = pair(mlp("relu"))
+    step = compile_step(m1, losses.cross_entropy, o1, warn=False)
+    step(X, y)
+    wide = np.ones((24, 7), np.float32)  # the same number of rows, one feature too many
+    with pytest.raises(ValueError) as compiled_error:
+        step(wide, y)
+    with pytest.raises(ValueError) as eager_error:
+        eager_step(m2, losses.cross_entropy, o2, wide, y)
+    assert str(compiled_error.value) == str(eager_error.value)
+
+
 def test_float64_inputs_to_a_float32_model_run_eagerly_and_say_so():
     X, y = data(dtype=np.float64)
     (m1, o1), (m2, o2) = pair(mlp("relu"))

@@ -97,10 +97,10 @@ class CompiledStep:
             return self._eager(
                 x, y, f"{x.dtype} inputs to a {program.dtype} model (eager promotes the result)"
             )
-        plan = self._plans.get(len(x))
+        plan = self._plans.get(x.shape)
         if plan is None:
             try:
-                plan = self._layout(len(x), x.shape[1])
+                plan = self._layout(x.shape)
             except Unsupported as why:
                 return self._eager(x, y, str(why))
         targets = plan.loss.targets(y)
@@ -113,10 +113,10 @@ class CompiledStep:
         self.compiled_calls += 1
         return value
 
-    def _layout(self, n, width):
+    def _layout(self, shape):
         if len(self._plans) >= MAX_PLANS:
             self._plans.pop(next(iter(self._plans)))
-        plan = self._plans[n] = self._program.plan(n, width)
+        plan = self._plans[shape] = self._program.plan(*shape)
         return plan
 
     def _run(self, plan, x, targets):
@@ -186,7 +186,8 @@ class CompiledStep:
         if self._program is None:
             return f"not compiled: {self.reason}\n(every call runs the eager step)"
         lines = ["compiled", *self._program.describe()]
-        lines.append(f"laid out for batch sizes: {sorted(self._plans) or 'none yet'}")
+        shapes = sorted(rows for rows, _ in self._plans)
+        lines.append(f"laid out for batch sizes: {shapes or 'none yet'}")
         lines.append(f"calls: {self.compiled_calls} compiled, {self.eager_calls} eager")
         if self.reason is not None:
             lines.append(f"last eager call because: {self.reason}")
