@@ -17,7 +17,13 @@ import pytest
 import tracegrad as tg
 from optim_cases import CASES, IDS
 from tracegrad import losses, nn, optim, training
-from tracegrad.compile import CompileWarning, compile_step, eager_step, with_l2_penalty
+from tracegrad.compile import (
+    CompileWarning,
+    compile_step,
+    eager_step,
+    label_loss,
+    with_l2_penalty,
+)
 
 # Relative tolerance for the cases whose eager gradient is summed in another order:
 # a few float32 ulps per step, over the few steps a test takes.
@@ -115,6 +121,16 @@ def test_every_loss_bit_identical(output, loss):
     X, labels = data()
     y = labels if loss in (losses.cross_entropy, losses.nll_loss) else np.eye(4)[labels]
     run_both(mlp("relu", output), loss, X, y, lr=0.05)
+
+
+@pytest.mark.parametrize("kind", ["mse", "quadratic"])
+def test_losses_of_labels_through_one_hot_rows(kind):
+    X, y = data()  # the CLI's --loss mse and Nielsen's --loss quadratic
+    run_both(mlp("sigmoid", "sigmoid"), label_loss(kind, 4), X, y, lr=3.0)
+    model = mlp("sigmoid", "sigmoid")(np.float32)  # called, it is the eager expression
+    out, t = model(tg.Tensor(X)), np.eye(4, dtype=np.float32)[y]
+    expected = losses.mse(out, t) if kind == "mse" else 0.5 * losses.mse(out, t, "sum") / len(y)
+    assert label_loss(kind, 4)(out, y).item() == expected.item()
 
 
 def test_cross_entropy_with_probability_rows():

@@ -20,6 +20,8 @@ __all__ = [
     "eager_step",
     "with_l2_penalty",
     "WithL2Penalty",
+    "label_loss",
+    "LabelLoss",
     "set_flush_denormal",
     "flush_supported",
 ]
@@ -30,7 +32,7 @@ def __getattr__(name):
         from . import step
 
         return getattr(step, name)
-    if name in ("with_l2_penalty", "WithL2Penalty"):
+    if name in ("with_l2_penalty", "WithL2Penalty", "label_loss", "LabelLoss"):
         from . import losses
 
         return getattr(losses, name)

@@ -159,6 +159,73 @@ class NLL(CrossEntropy):
         return self.delta
 
 
+class OneHotLoss(_Loss):
+    """MSE of class labels through one-hot rows: ``mse`` (the mean over every element) or
+    Nielsen's ``quadratic`` cost, 1/(2n)·Σ‖y − a‖² (see :func:`label_loss`)."""
+
+    def __init__(self, n, width, dtype, quadratic=False):
+        super().__init__(n, width, dtype)
+        self.quadratic = quadratic
+        self.one_hot = np.zeros((n, width), dtype)
+        self.rows, self.labels = np.arange(n), None
+        if quadratic:  # the gradient of (0.5 * sum) / n reaching each squared difference
+            self.c = (self.dtype.type(1) / n) * self.dtype.type(0.5)
+
+    def targets(self, y):
+        n, k = self.delta.shape
+        if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != n:
+            return None
+        labels = y.astype(np.intp, copy=False)
+        if labels.size and labels.view(np.uintp).max() >= k:
+            return None  # eager's one-hot indexing gives the error
+        if self.labels is not None:
+            self.one_hot[self.rows, self.labels] = 0
+        self.one_hot[self.rows, labels] = 1
+        self.labels = labels
+        return self.one_hot
+
+    def value(self, out, t):
+        self.diff = np.subtract(out, t, out=self.delta)
+        squares = np.multiply(self.diff, self.diff)
+        if self.quadratic:
+            return self.dtype.type(0.5) * squares.sum() / self.dtype.type(self.n)
+        return squares.mean()
+
+    backward = MSE.backward
+
+
+class LabelLoss:
+    """A loss of class labels ``y`` through one-hot rows, in a form the compiler reads.
+
+    Called, it is the eager ``losses.mse(out, eye[y])`` (``kind="mse"``) or Nielsen's
+    quadratic cost ``0.5 * losses.mse(out, eye[y], "sum") / len(y)`` (``"quadratic"``).
+    """
+
+    def __init__(self, kind: str, n_classes: int):
+        if kind not in ("mse", "quadratic"):
+            raise ValueError(f"label_loss kind must be 'mse' or 'quadratic', got {kind!r}")
+        self.kind, self.n_classes, self._eye = kind, int(n_classes), None
+
+    def one_hot(self, y, dtype):
+        if self._eye is None or self._eye.dtype != dtype:
+            self._eye = np.eye(self.n_classes, dtype=dtype)
+        return self._eye[np.asarray(y)]
+
+    def __call__(self, out, y):
+        t = self.one_hot(y, out.dtype)
+        if self.kind == "mse":
+            return losses.mse(out, t)
+        return 0.5 * losses.mse(out, t, "sum") / len(y)
+
+    def __repr__(self) -> str:
+        return f"label_loss({self.kind!r}, {self.n_classes})"
+
+
+def label_loss(kind: str, n_classes: int) -> LabelLoss:
+    """``mse`` or Nielsen's ``quadratic`` cost of integer labels against one-hot rows."""
+    return LabelLoss(kind, n_classes)
+
+
 # The eager loss functions the compiler knows, by identity (a wrapper or a lambda is not
 # one of them: it may compute anything, so it runs eagerly).
 KERNELS = {
@@ -207,6 +274,16 @@ def kernel_for(loss):
     penalty = None
     if isinstance(loss, WithL2Penalty):
         penalty, loss = loss, loss.loss
+    if isinstance(loss, LabelLoss):
+        quadratic = loss.kind == "quadratic"
+
+        def kernel(n, width, dtype):
+            if width != loss.n_classes:
+                raise Unsupported(f"{width} outputs for {loss!r}")
+            return OneHotLoss(n, width, dtype, quadratic)
+
+        kernel.__name__ = f"OneHot{'Quadratic' if quadratic else 'MSE'}"
+        return kernel, penalty
     kernel = KERNELS.get(loss)
     if kernel is None:
         name = getattr(loss, "__qualname__", type(loss).__name__)
