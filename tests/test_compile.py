@@ -277,7 +277,7 @@ def test_float64_inputs_to_a_float32_model_run_eagerly_and_say_so():
     assert step.eager_calls == 1 and "float64" in step.explain()
 
 
-@pytest.mark.parametrize("what", ["loss", "layer", "optimizer", "frozen", "foreign"])
+@pytest.mark.parametrize("what", ["loss", "layer", "optimizer", "frozen", "foreign", "shared"])
 def test_what_cannot_be_compiled_runs_eagerly_with_a_reason(what):
     X, y = data()
 
@@ -291,6 +291,10 @@ def test_what_cannot_be_compiled_runs_eagerly_with_a_reason(what):
     build = mlp("relu")
     if what == "layer":
         build = lambda d: nn.Sequential(nn.Linear(6, 4, rng=0, dtype=d), Doubler())  # noqa: E731
+    if what == "shared":  # one Linear twice: its gradient is the sum of two
+        def build(d):
+            square = nn.Linear(6, 6, rng=0, dtype=d)
+            return nn.Sequential(square, nn.Tanh(), square, nn.Linear(6, 4, rng=1, dtype=d))
     made = []
     for _ in range(2):
         model = build(np.float32)

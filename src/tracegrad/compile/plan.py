@@ -82,6 +82,8 @@ class Program:
         opt_params = self.optimizer.params
         where = {id(p): i for i, p in enumerate(opt_params)}
         params = [p for layer in self.linears for p in (layer.weight, layer.bias) if p is not None]
+        if len({id(p) for p in params}) != len(params):  # gradients would have to add up
+            raise Unsupported("a parameter is used by two layers (shared weights run eagerly)")
         if {id(p) for p in self.model.parameters()} != {id(p) for p in params}:
             raise Unsupported("the model has parameters outside its Linear layers")
         if set(where) != {id(p) for p in params}:
