@@ -8,10 +8,11 @@ Every op of the engine is also a top-level function, as in PyTorch:
 ``tracegrad.autograd.OPS``, which also gives ``Tensor`` its methods.
 """
 
-from . import autograd, datasets, functional, io, losses, nn, ops, optim, training
+from . import autograd, compile, datasets, functional, io, losses, nn, ops, optim, training
 from .autograd import OPS
 from .checking import GradcheckResult, check_model_gradients, gradcheck
-from .fpmode import set_flush_denormal
+from .compile import compile_step
+from .compile.fpmode import set_flush_denormal
 from .io import ModelFileError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad
 from .tracing import trace
@@ -23,6 +24,7 @@ globals().update(OPS)  # tg.exp, tg.matmul, tg.sum, ... (the registry's function
 __all__ = [
     "Tensor",
     "no_grad",
+    "compile_step",
     "set_flush_denormal",
     "is_grad_enabled",
     "gradcheck",
@@ -33,6 +35,7 @@ __all__ = [
     "load",
     "ModelFileError",
     "autograd",
+    "compile",
     "datasets",
     "functional",
     "io",

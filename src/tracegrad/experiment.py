@@ -15,6 +15,7 @@ import numpy as np
 
 from . import datasets, losses, nn, optim
 from .atomic import atomic_write
+from .compile import label_loss, with_l2_penalty
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs")
 LOSSES = ("cross_entropy", "mse", "quadratic")
@@ -196,21 +197,12 @@ def _bounded(spec, sizes: list[int]) -> list[int]:
 
 
 def make_loss(name: str, n_classes: int):
-    """A ``loss(output, labels)`` for integer labels; mse/quadratic compare with one-hot rows."""
-    eye = None
-
-    def one_hot(y, dtype):
-        nonlocal eye
-        if eye is None or eye.dtype != dtype:
-            eye = np.eye(n_classes, dtype=dtype)
-        return eye[np.asarray(y)]
-
+    """A ``loss(output, labels)`` for integer labels; mse/quadratic compare with one-hot rows
+    (``compile.label_loss``: the eager sum when called, and readable by the compiled step)."""
     if name == "cross_entropy":
         return losses.cross_entropy
-    if name == "mse":
-        return lambda out, y: losses.mse(out, one_hot(y, out.dtype))
-    if name == "quadratic":  # Nielsen: C = 1/(2n) Σ ‖y − a‖²
-        return lambda out, y: 0.5 * losses.mse(out, one_hot(y, out.dtype), "sum") / len(y)
+    if name in ("mse", "quadratic"):  # quadratic is Nielsen's C = 1/(2n) Σ ‖y − a‖²
+        return label_loss(name, n_classes)
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
 
 
@@ -345,9 +337,8 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
     m = train.n_samples
     loss = base_loss
     if config.l2 > 0:  # the notes' λ/(2m)·Σ‖W‖², m = the number of training examples
-
-        def loss(out, y):
-            return base_loss(out, y) + losses.l2_penalty(model, config.l2, m)
+        # base_loss + losses.l2_penalty(model, l2, m), in a form the compiled step reads
+        loss = with_l2_penalty(base_loss, model, config.l2, m)
 
     X_train = scaler.transform(train.X)
     X_val = scaler.transform(val.X) if val is not None else None

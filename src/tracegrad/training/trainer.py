@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ..compile import compile_step
 from ..datasets import Batches
 from ..tensor import Tensor
 from .callback import History
@@ -33,19 +34,26 @@ class Trainer:
     rng : numpy.random.Generator or int, optional
         Source of the shuffling; an int seeds a new Generator; None means seed 0,
         so a run is reproducible unless randomness is asked for.
+    compile : bool, default True
+        Run each batch through the compiled step (``tracegrad.compile``): the same
+        numbers as the eager step, without building a graph. What it cannot compile
+        runs eagerly, with a ``CompileWarning`` saying why; False always runs eagerly.
 
     Attributes
     ----------
     history : History
         The per-epoch logs, also returned by :meth:`fit`.
+    compiled_step : CompiledStep or None
+        The compiled step in use (``compiled_step.explain()`` says what it compiled).
     epoch, step : int
         Epochs and batches completed so far (restored when resuming).
     stop_training : bool
         Set by a callback to end the run; ``stop_reason`` says why.
     """
 
-    def __init__(self, model, loss, optimizer, callbacks=(), rng=None):
+    def __init__(self, model, loss, optimizer, callbacks=(), rng=None, compile=True):
         self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.compiled_step = compile_step(model, loss, optimizer) if compile else None
         self.rng = np.random.default_rng(0 if rng is None else rng)
         self.history = History()
         self.callbacks = [self.history, *callbacks]
@@ -96,16 +104,12 @@ class Trainer:
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         for batch, (xb, yb) in enumerate(self.batches):
-            out = self.model(Tensor(xb))
-            cost = self.loss(out, yb)
-            self.optimizer.zero_grad()
-            cost.backward()
-            self.optimizer.step()
+            value, out = self._train_step(xb, yb)
             self.step += 1
-            value, n = float(cost.item()), len(xb)
+            n = len(xb)
             total_loss, seen = total_loss + value * n, seen + n
             if self.kind is not None:
-                hits = to_classes(self.model, out.data) == true_classes(yb, self.kind)
+                hits = to_classes(self.model, out) == true_classes(yb, self.kind)
                 correct += int(hits.sum())
             self._call("on_batch_end", batch, {"loss": value, "size": n})
             if self.stop_training:
@@ -114,6 +118,18 @@ class Trainer:
         if self.kind is not None:
             logs["accuracy"] = correct / max(seen, 1)
         return logs
+
+    def _train_step(self, xb, yb):
+        """One step on a batch: (loss value, model output)."""
+        if self.compiled_step is not None:
+            value = self.compiled_step(xb, yb)
+            return value, self.compiled_step.output
+        out = self.model(Tensor(xb))  # the eager step, as a PyTorch user writes it
+        cost = self.loss(out, yb)
+        self.optimizer.zero_grad()
+        cost.backward()
+        self.optimizer.step()
+        return float(cost.item()), out.data
 
     def _validate(self) -> dict:
         if self.val is None:
@@ -140,8 +156,12 @@ def fit(
     rng=None,
     shuffle=True,
     resume_from=None,
+    compile=True,
 ):
     """Train ``model`` and return its :class:`History`; see :class:`Trainer`.
+
+    Each batch runs through the compiled step by default (``compile=False`` runs the
+    eager step instead); the numbers are the same either way.
 
     Examples
     --------
@@ -150,5 +170,5 @@ def fit(
     >>> history = fit(model, losses.cross_entropy, opt, (X, y), epochs=5,
     ...               callbacks=[ProgressBar()], rng=0)   # doctest: +SKIP
     """
-    trainer = Trainer(model, loss, optimizer, callbacks, rng)
+    trainer = Trainer(model, loss, optimizer, callbacks, rng, compile)
     return trainer.fit(train, val, epochs, batch_size, shuffle, resume_from)
