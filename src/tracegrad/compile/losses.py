@@ -77,7 +77,9 @@ class BinaryCrossEntropy(_Loss):
         self.tmp *= self.p
         np.maximum(self.tmp, 1e-12, out=self.tmp)
         self.delta /= self.tmp
-        self.delta /= self.count
+        # The eager VJP multiplies by the upstream gradient g / n (g = 1 in the loss's
+        # dtype), which rounds differently from dividing by n.
+        self.delta *= np.ones((), self.delta.dtype) / self.count
         return self.delta
 
 

@@ -13,6 +13,8 @@ written, as it is the parameter's ``.grad``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import optim
@@ -112,11 +114,11 @@ def adam(opt, w, g, state, tmp, tmp2):
         v = state["v_max"]
     step_size = opt.lr / (1 - beta1**t)
     np.sqrt(v, out=tmp)  # d = sqrt(v) / sqrt(1 - beta2^t) + eps
-    tmp /= (1 - beta2**t) ** 0.5
+    tmp /= math.sqrt(1 - beta2**t)
     tmp += opt.eps
-    np.divide(m, tmp, out=tmp)  # w <- w - step_size * m / d
-    tmp *= step_size
-    w -= tmp
+    np.multiply(m, step_size, out=tmp2)  # w <- w - (step_size * m) / d; g is no longer read
+    tmp2 /= tmp
+    w -= tmp2
 
 
 # Exact types: a subclass may change the rule. For each, the hyperparameters the kernel
