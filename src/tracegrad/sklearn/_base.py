@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import optim, training
 from . import _lbfgs, _network, _params
-from ._loop import SklearnEpochs
+from ._loop import SklearnAdamEpsilon, SklearnEpochs
 from ._objective import Objective
 
 
@@ -195,6 +195,8 @@ class BaseMLP(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n))
         objective = Objective(network, self.out_activation_, self.alpha)
         callbacks = [SklearnEpochs(self, objective, n, val, incremental)]
+        if self.solver == "adam":
+            callbacks.append(SklearnAdamEpsilon(self.epsilon, self.beta_2))
         if self.verbose:
             callbacks.append(training.ProgressBar())
         self.n_iter_ = 0

@@ -85,3 +85,26 @@ class SklearnEpochs(Callback):
             est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
         if not np.isfinite(est.loss_):
             trainer.stop_training, trainer.stop_reason = True, "the loss is not finite"
+
+
+class SklearnAdamEpsilon(Callback):
+    """Move Adam's epsilon where scikit-learn puts it.
+
+    tracegrad's Adam (as PyTorch's) divides by sqrt(v_hat) + eps; scikit-learn's by
+    sqrt(v) + eps, with the bias correction folded into the step size. The two agree
+    when tracegrad's eps is eps / sqrt(1 - beta_2 ** t) at step t, set before each step.
+    """
+
+    def __init__(self, epsilon, beta_2):
+        self.epsilon, self.beta_2 = epsilon, beta_2
+
+    def _set(self, trainer) -> None:
+        opt = trainer.optimizer
+        t = max((s["step"] for s in opt.state.values()), default=0) + 1
+        opt.eps = self.epsilon / np.sqrt(1 - self.beta_2**t)
+
+    def on_train_begin(self, trainer) -> None:
+        self._set(trainer)
+
+    def on_batch_end(self, trainer, batch, logs) -> None:
+        self._set(trainer)

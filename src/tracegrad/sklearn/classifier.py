@@ -99,7 +99,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns as in ``classes_``."""
-        p = self._forward(X)
+        p = self._forward(X).astype(np.float64, copy=False)
         if self.n_outputs_ == 1:
             p = p.ravel()
             return np.vstack([1 - p, p]).T

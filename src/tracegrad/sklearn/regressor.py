@@ -130,7 +130,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
-        out = self._forward(X)
+        out = self._forward(X).astype(np.float64, copy=False)  # scikit-learn's regressors
         return out.ravel() if out.shape[1] == 1 else out
 
     def _has_stochastic_solver(self) -> bool:
