@@ -256,9 +256,7 @@ class BaseMLP(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         y = self._trace_targets(y)
         dtype = self.coefs_[0].dtype.type
-        network = _network.build(
-            self.coefs_, self.intercepts_, self.activation, 0.0, None, dtype
-        )
+        network = _network.build(self.coefs_, self.intercepts_, self.activation, 0.0, None, dtype)
         objective = Objective(network, self.out_activation_, self.alpha)
         return tracing.trace(
             network,

@@ -47,7 +47,7 @@ def build(coefs, intercepts, activation, dropout, rng, dtype) -> nn.Sequential:
     """A ``Sequential`` of ``Linear`` layers holding copies of ``coefs`` and ``intercepts``."""
     layers = []
     last = len(coefs) - 1
-    for i, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
+    for i, coef in enumerate(coefs):
         fan_in, fan_out = coef.shape
         layers.append(nn.Linear(fan_in, fan_out, init="zeros", dtype=dtype))
         if i < last:
@@ -89,7 +89,9 @@ def load(network, coefs, intercepts) -> None:
 def store(network) -> tuple[list, list]:
     """Fresh ``(coefs, intercepts)`` arrays in scikit-learn's layout, from the network."""
     layers = linears(network)
-    coefs = [np.ascontiguousarray(lin.weight.data.T) for lin in layers]
+    # weight.data is column-major, so its transpose is already C-contiguous: copy it
+    # explicitly (ascontiguousarray would return a view of the live weights).
+    coefs = [np.array(lin.weight.data.T, order="C") for lin in layers]
     intercepts = [lin.bias.data.copy() for lin in layers]
     return coefs, intercepts
 

@@ -26,7 +26,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     targets one logistic unit per label and binary cross-entropy.
     """
 
-    __doc__ += PARAMETERS + ATTRIBUTES + """
+    __doc__ += (
+        PARAMETERS
+        + ATTRIBUTES
+        + """
     classes_ : ndarray or list of ndarray
 
     Examples
@@ -37,6 +40,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> clf.score(X / 16, y) > 0.95
     True
     """
+    )
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
