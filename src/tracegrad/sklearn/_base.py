@@ -8,8 +8,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import optim, training
-from . import _lbfgs, _network, _params
+from .. import training
+from . import _l2, _lbfgs, _network, _params
 from ._loop import SklearnAdamEpsilon, SklearnEpochs
 from ._objective import Objective
 
@@ -193,7 +193,9 @@ class BaseMLP(BaseEstimator):
                     stacklevel=3,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n))
-        objective = Objective(network, self.out_activation_, self.alpha)
+        objective = Objective(network, self.out_activation_, self.alpha, l2_in_cost=False)
+        self._optimizer.l2_alpha, self._optimizer.l2_batch = self.alpha, objective
+        self._optimizer.l2_weights = objective.weights
         callbacks = [SklearnEpochs(self, objective, n, val, incremental)]
         if self.solver == "adam":
             callbacks.append(SklearnAdamEpsilon(self.epsilon, self.beta_2))
@@ -219,13 +221,13 @@ class BaseMLP(BaseEstimator):
         if self.solver == "sgd":
             # torch-style momentum b <- mu b + g, w <- w - lr b (Nesterov: w <- w - lr (g + mu b))
             # is scikit-learn's v <- mu v - lr g with v = -lr b while lr is constant.
-            return optim.SGD(
+            return _l2.SGD(
                 params,
                 lr=self.learning_rate_init,
                 momentum=self.momentum,
                 nesterov=bool(self.nesterovs_momentum) and self.momentum > 0,
             )
-        return optim.Adam(
+        return _l2.Adam(
             params,
             lr=self.learning_rate_init,
             betas=(self.beta_1, self.beta_2),

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.special import xlogy
 
 from .. import losses
+from ._network import linears
 
 
 class Objective:
@@ -29,8 +30,13 @@ class Objective:
     scikit-learn would report for each batch: its ``loss_`` for an epoch.
     """
 
-    def __init__(self, network, out_activation: str, alpha: float):
+    def __init__(self, network, out_activation: str, alpha: float, l2_in_cost: bool = True):
         self.network, self.out_activation, self.alpha = network, out_activation, alpha
+        # False: the optimizer adds the L2 gradient itself (see _l2.py); the cost tensor
+        # then holds the data term only, and the L2 value is only counted in the loss.
+        self.l2_in_cost = l2_in_cost
+        self.weights = [lin.weight for lin in linears(network)]
+        self.batch_size = None
         self.reset()
 
     def reset(self) -> None:
@@ -40,7 +46,7 @@ class Objective:
         return self._total / max(self._seen, 1)
 
     def __call__(self, z, y):
-        n = len(y)
+        n = self.batch_size = len(y)
         if self.out_activation == "softmax":
             data = losses.cross_entropy(z, y)  # y: class indices
             shown = None
@@ -56,11 +62,15 @@ class Objective:
             shown = float(data.item()) / max(y.shape[1], 1)
         cost = data
         penalty = 0.0
-        if self.alpha > 0:
+        if self.alpha > 0 and self.l2_in_cost:
             l2 = losses.l2_penalty(self.network, self.alpha, n)
             cost = data + l2
             penalty = float(l2.item())
-        value = float(cost.item()) if shown is None else shown + penalty
+        elif self.alpha > 0:
+            # W.T of a column-major weight is C-contiguous: vdot reads it without a copy
+            squares = sum(float(np.vdot(w.data.T, w.data.T)) for w in self.weights)
+            penalty = self.alpha / (2 * n) * squares
+        value = (float(data.item()) if shown is None else shown) + penalty
         self._total += value * n
         self._seen += n
         return cost
