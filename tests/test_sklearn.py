@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import shared_data_dir
 from tracegrad.sklearn import MLPClassifier, MLPRegressor
 
 
@@ -309,6 +310,20 @@ def test_digits_accuracy_in_pipeline_cross_validation(digits):
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_score(model, X, y, cv=3)
     assert scores.mean() >= 0.93, scores
+
+
+def test_mnist_subset_accuracy_floor():
+    from tracegrad import datasets
+
+    train, test = datasets.load("mnist", data_dir=shared_data_dir("mnist"))
+    X = train.X[:4000].reshape(4000, -1) / 255.0
+    X_test = test.X[:2000].reshape(2000, -1) / 255.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((128,), learning_rate_init=0.003, max_iter=15, random_state=0).fit(
+            X, train.y[:4000]
+        )
+    assert clf.score(X_test, test.y[:2000]) >= 0.9
 
 
 def test_regression_r2_floor():

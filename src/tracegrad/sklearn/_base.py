@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
@@ -185,8 +187,6 @@ class BaseMLP(BaseEstimator):
             batch_size = min(200, n)
         else:
             if self.batch_size > n:
-                import warnings
-
                 warnings.warn(
                     f"batch_size={self.batch_size} is larger than the {n} samples: it is "
                     "clipped to the sample size",
@@ -202,17 +202,20 @@ class BaseMLP(BaseEstimator):
         if self.verbose:
             callbacks.append(training.ProgressBar())
         self.n_iter_ = 0
-        training.fit(
-            network,
-            objective,
-            self._optimizer,
-            (X, self._loss_targets(y, dtype)),
-            epochs=1 if incremental else self.max_iter,
-            batch_size=batch_size,
-            callbacks=callbacks,
-            rng=rng,
-            shuffle=bool(self.shuffle),
-        )
+        try:
+            training.fit(
+                network,
+                objective,
+                self._optimizer,
+                (X, self._loss_targets(y, dtype)),
+                epochs=1 if incremental else self.max_iter,
+                batch_size=batch_size,
+                callbacks=callbacks,
+                rng=rng,
+                shuffle=bool(self.shuffle),
+            )
+        except KeyboardInterrupt:  # as scikit-learn: keep the weights trained so far
+            warnings.warn("Training interrupted by user.", stacklevel=3)
         if self.early_stopping:
             _network.load(network, self._best_coefs, self._best_intercepts)
 
