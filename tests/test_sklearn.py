@@ -468,6 +468,7 @@ def test_trace_step_is_one_sklearn_gradient_step(digits):
         np.testing.assert_allclose(layer.W_new.T, coef, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(layer.b_new, intercept, rtol=1e-10, atol=1e-12)
     assert step.cost == pytest.approx(sk.loss_curve_[-1], rel=1e-10)
+    np.testing.assert_allclose(step.layers[-1].a, est.predict_proba(X), rtol=1e-12)  # a^(L)
     assert "delta" in step.format()
 
 

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import training
 from . import _l2, _lbfgs, _network, _params
 from ._loop import SklearnAdamEpsilon, SklearnEpochs
-from ._objective import Objective
+from ._objective import Objective, traced
 
 
 class BaseMLP(BaseEstimator):
@@ -262,12 +262,12 @@ class BaseMLP(BaseEstimator):
         y = self._trace_targets(y)
         dtype = self.coefs_[0].dtype.type
         network = _network.build(self.coefs_, self.intercepts_, self.activation, 0.0, None, dtype)
-        objective = Objective(network, self.out_activation_, self.alpha)
+        model, cost = traced(network, self.out_activation_, self.alpha)
         return tracing.trace(
-            network,
+            model,
             X.astype(dtype, copy=False),
             y,
-            cost=objective,
+            cost=cost,
             lr=self.learning_rate_init if lr is None else lr,
             apply=False,
         )

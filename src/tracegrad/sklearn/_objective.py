@@ -74,3 +74,31 @@ class Objective:
         self._total += value * n
         self._seen += n
         return cost
+
+
+def traced(network, out_activation: str, alpha: float):
+    """``(model, cost)`` for ``tracing.trace``: the network *with* its output activation.
+
+    Tracing shows a^(L) = f(z^(L)), so the cost is written on the activations here
+    (log-likelihood of the probabilities, squared error of the outputs); its dC/dz^(L)
+    is the same ``(a - y) / n`` as in training. The Poisson output keeps z^(L) as a^(L)
+    (there is no exponential layer), with the cost of :class:`Objective`.
+    """
+    from .. import nn
+
+    def with_l2(data, n):
+        return data + losses.l2_penalty(network, alpha, n) if alpha > 0 else data
+
+    if out_activation == "softmax":
+        model = nn.Sequential(*network.layers, nn.Softmax())
+        return model, lambda a, y: with_l2(losses.nll_loss(a.log(), y), len(y))
+    if out_activation == "logistic":
+        model = nn.Sequential(*network.layers, nn.Sigmoid())
+        return model, lambda a, y: with_l2(
+            losses.binary_cross_entropy(a, y, reduction="sum") / len(y), len(y)
+        )
+    if out_activation == "identity":
+        return network, lambda a, y: with_l2(
+            0.5 * losses.mse(a, y, reduction="sum") / len(y), len(y)
+        )
+    return network, Objective(network, out_activation, alpha)
