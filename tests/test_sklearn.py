@@ -410,8 +410,11 @@ def test_clone_and_pickle(digits):
     assert copy.get_params() == est.get_params() and not hasattr(copy, "coefs_")
     loaded = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
-    loaded.partial_fit(X, y)  # training continues after loading
-    assert loaded.t_ == est.t_ + len(X)
+    loaded.partial_fit(X, y)  # training continues after loading, momentum included
+    est.partial_fit(X, y)
+    assert loaded.t_ == est.t_ == 4 * len(X)
+    for a, b in zip(loaded.coefs_, est.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_extras_dropout_initializer_dtype(digits):

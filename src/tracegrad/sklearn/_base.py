@@ -180,8 +180,11 @@ class BaseMLP(BaseEstimator):
             val = (X_val, self._score_targets(y_val))
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         network = self._sync_network(dtype, rng)
+        saved = self.__dict__.pop("_optimizer_state", None)  # left by unpickling
         if not incremental or "_optimizer" not in self.__dict__:
             self._optimizer = self._make_optimizer(network)
+            if incremental and saved is not None:
+                self._optimizer.load_state_dict(saved)
         n = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n)
@@ -273,12 +276,14 @@ class BaseMLP(BaseEstimator):
         )
 
     def __getstate__(self):
-        # The tracegrad network caches recorded tapes: rebuilt from coefs_ after loading.
-        # The optimizer state goes with it, so partial_fit after unpickling starts it afresh.
-        state = super().__getstate__()
-        state = dict(state)
+        # The tracegrad network caches recorded tapes: it is rebuilt from coefs_ after
+        # loading. The optimizer's buffers travel as its state_dict (plain arrays), so
+        # partial_fit after unpickling continues exactly as it would have.
+        state = dict(super().__getstate__())
         state.pop("_network", None)
-        state.pop("_optimizer", None)
+        optimizer = state.pop("_optimizer", None)
+        if optimizer is not None:
+            state["_optimizer_state"] = optimizer.state_dict()
         return state
 
     def __sklearn_tags__(self):
