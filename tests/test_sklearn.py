@@ -76,6 +76,7 @@ SAME_ARITHMETIC = [
         learning_rate="invscaling",
         learning_rate_init=0.2,
     ),
+    dict(solver="sgd", momentum=0.9, shuffle=False, learning_rate="invscaling", power_t=0.3),
     dict(solver="adam", shuffle=False, activation="tanh"),
     dict(solver="adam", shuffle=False, activation="logistic", batch_size=50),
     dict(solver="sgd", momentum=0.0, shuffle=False, activation="identity", alpha=0.0),
@@ -218,7 +219,7 @@ def test_adaptive_learning_rate_matches_sklearn(digits):
         y[:300],
         hidden_layer_sizes=(10,),
         solver="sgd",
-        momentum=0.0,
+        momentum=0.9,
         learning_rate="adaptive",
         learning_rate_init=0.5,
         n_iter_no_change=2,
@@ -228,6 +229,8 @@ def test_adaptive_learning_rate_matches_sklearn(digits):
         max_iter=25,
     )
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+    assert theirs._optimizer.learning_rate < 0.5 / 5  # the rate was divided, twice or more
+    assert ours._optimizer.lr == pytest.approx(theirs._optimizer.learning_rate)
 
 
 def test_warm_start_continues_from_assigned_coefs(digits):

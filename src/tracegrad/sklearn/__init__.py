@@ -21,8 +21,6 @@ arithmetic: loss curves and weights agree to rounding. Where they differ, and wh
 - ``dtype`` defaults to float32 (about twice as fast); None follows X as scikit-learn does.
 - With ``shuffle=True`` the sample order comes from tracegrad's seeded Generator, not
   scikit-learn's, so runs differ sample by sample while following the same rules.
-- SGD momentum is kept lr-free (PyTorch's form); it equals scikit-learn's velocity while
-  the learning rate is constant, and follows a changed rate (invscaling, adaptive) at once.
 - lbfgs with several regression targets minimises the squared error summed over them,
   whose gradient scikit-learn uses, and reports ``loss_`` averaged over them as it does.
 - ``fit`` takes no ``sample_weight`` and X must be dense.

@@ -18,6 +18,20 @@ from ..training import Callback
 from . import _network
 
 
+def set_lr(optimizer, lr: float) -> None:
+    """Change SGD's learning rate the way scikit-learn does.
+
+    tracegrad's SGD keeps an lr-free momentum buffer b and steps by -lr * b; scikit-learn
+    keeps the velocity v = -lr * b, so a new rate applies only to new gradients. Scaling
+    b by old / new keeps v, and with it every later step, the same as scikit-learn's.
+    """
+    scale = optimizer.lr / lr
+    for state in optimizer.state.values():
+        if "momentum_buffer" in state:
+            state["momentum_buffer"] *= scale
+    optimizer.lr = lr
+
+
 class SklearnEpochs(Callback):
     """Parameters: the estimator (its fitted attributes are updated in place), the
     ``Objective`` whose reported loss is the epoch's ``loss_``, the number of training
@@ -39,7 +53,7 @@ class SklearnEpochs(Callback):
         self._count_no_improvement(trainer)
         sgd = est.solver == "sgd"
         if sgd and est.learning_rate == "invscaling":
-            trainer.optimizer.lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+            set_lr(trainer.optimizer, est.learning_rate_init / (est.t_ + 1) ** est.power_t)
         if est._no_improvement_count > est.n_iter_no_change:
             what = "Validation score" if est.early_stopping else "Training loss"
             msg = (
@@ -47,7 +61,7 @@ class SklearnEpochs(Callback):
                 f"{est.n_iter_no_change} consecutive epochs."
             )
             if sgd and est.learning_rate == "adaptive" and trainer.optimizer.lr > 1e-6:
-                trainer.optimizer.lr = trainer.optimizer.lr / 5.0
+                set_lr(trainer.optimizer, trainer.optimizer.lr / 5.0)
                 est._no_improvement_count = 0
                 if est.verbose:
                     print(f"{msg} Setting learning rate to {trainer.optimizer.lr:f}")
