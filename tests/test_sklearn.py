@@ -260,6 +260,27 @@ def test_warm_start_continues_from_assigned_coefs(digits):
     _assert_same_network(ours, theirs)
 
 
+def test_changed_activation_is_used_like_sklearn(digits):
+    X, y = digits
+    params = dict(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        shuffle=False,
+        max_iter=2,
+        random_state=0,
+        warm_start=True,
+    )
+    ours, theirs = _fit_both(MLPClassifier, sknn.MLPClassifier, X, y, **params)
+    for est in (ours, theirs):
+        est.set_params(activation="tanh")
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+
+
 def test_partial_fit_matches_sklearn(digits):
     X, y = digits
     params = dict(

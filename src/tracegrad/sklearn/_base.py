@@ -147,11 +147,14 @@ class BaseMLP(BaseEstimator):
     def _sync_network(self, dtype, rng=None):
         """The tracegrad network holding ``coefs_`` / ``intercepts_`` (built on first use)."""
         network = self.__dict__.get("_network")
-        if network is None or _network.linears(network)[0].weight.dtype != dtype:
+        # Rebuilt when set_params changed its layers: scikit-learn's forward pass reads
+        # self.activation each time, so a warm start or predict uses the current one.
+        key = (self.activation, float(self.dropout), np.dtype(dtype))
+        if network is None or self.__dict__.get("_network_key") != key:
             network = _network.build(
                 self.coefs_, self.intercepts_, self.activation, self.dropout, rng, dtype
             )
-            self._network = network
+            self._network, self._network_key = network, key
             self.__dict__.pop("_optimizer", None)  # it followed the old parameters
         else:
             _network.load(network, self.coefs_, self.intercepts_)
@@ -281,6 +284,7 @@ class BaseMLP(BaseEstimator):
         # partial_fit after unpickling continues exactly as it would have.
         state = dict(super().__getstate__())
         state.pop("_network", None)
+        state.pop("_network_key", None)
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
             state["_optimizer_state"] = optimizer.state_dict()
