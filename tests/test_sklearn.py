@@ -25,7 +25,13 @@ from tracegrad.sklearn import MLPClassifier, MLPRegressor
 
 
 @parametrize_with_checks(
-    [MLPClassifier(max_iter=20), MLPRegressor(max_iter=20)],
+    [
+        MLPClassifier(max_iter=20),
+        MLPRegressor(max_iter=20),
+        MLPClassifier(solver="lbfgs", max_iter=50),
+        MLPRegressor(solver="lbfgs", max_iter=50),
+        MLPClassifier(max_iter=40, dropout=0.2, dtype=None),
+    ],
     expected_failed_checks=lambda est: {},
 )
 def test_sklearn_estimator_checks(estimator, check):

@@ -248,10 +248,15 @@ class BaseMLP(BaseEstimator):
     def _forward(self, X):
         """Output activations for ``X`` after validating it against the fitted data."""
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        dtype = self.coefs_[0].dtype.type
-        network = self._sync_network(dtype)
-        return _network.output(network, X.astype(dtype, copy=False), self.out_activation_)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        # Predictions are computed in float64 whatever the training precision: a float32
+        # matrix product rounds differently for different numbers of rows, so a sample's
+        # prediction would change with the batch it came in (scikit-learn checks that it
+        # does not). The weights are the trained ones; only the arithmetic is wider.
+        network = _network.build(
+            self.coefs_, self.intercepts_, self.activation, 0.0, None, np.float64
+        )
+        return _network.output(network, X, self.out_activation_)
 
     def trace_step(self, X, y, lr=None):
         """Every number of one training step of the fitted network, in the notes' notation.
