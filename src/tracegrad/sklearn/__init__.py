@@ -18,7 +18,9 @@ With ``dtype=numpy.float64`` and the same ``random_state`` the starting weights 
 scikit-learn's own, and without shuffling (or with lbfgs) every update is the same
 arithmetic: loss curves and weights agree to rounding. Where they differ, and why:
 
-- ``dtype`` defaults to float32 (about twice as fast); None follows X as scikit-learn does.
+- ``dtype`` (the training precision) defaults to float32, for speed; None follows X as
+  scikit-learn does. Predictions are always computed in float64 from the trained weights,
+  so a sample's prediction does not depend on the batch it comes in.
 - With ``shuffle=True`` the sample order comes from tracegrad's seeded Generator, not
   scikit-learn's, so runs differ sample by sample while following the same rules.
 - lbfgs with several regression targets minimises the squared error summed over them,

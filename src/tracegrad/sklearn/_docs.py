@@ -50,9 +50,9 @@ PARAMETERS = """
         tracegrad extra: a ``tracegrad.nn.init`` name (``"he_normal"``, ...) for the
         weights, with zero biases; None draws scikit-learn's Glorot-uniform weights.
     dtype : numpy float type or None, default=numpy.float32
-        tracegrad extra: the precision the network trains and predicts in. float32 is
-        about twice as fast; float64 or None (follow X, as scikit-learn does) reproduce
-        scikit-learn's arithmetic.
+        tracegrad extra: the precision the network trains in (``coefs_`` have it).
+        float32 is faster; float64 or None (follow X, as scikit-learn does) reproduce
+        scikit-learn's arithmetic. Predictions are computed in float64 either way.
 """
 
 ATTRIBUTES = """
