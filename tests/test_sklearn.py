@@ -1,7 +1,10 @@
 """tracegrad.sklearn's MLPs: scikit-learn's own estimator checks, the same numbers as
 scikit-learn's MLPs where the arithmetic is the same, and the tools practitioners use."""
 
+import os
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -38,6 +41,25 @@ def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_sklearn_array_api_check_with_numpy_inputs():
+    """The one estimator check that SkipTests without SCIPY_ARRAY_API=1 (SciPy reads it at
+    import), run in a fresh interpreter that has it: array-API dispatch on NumPy inputs
+    must not change any result."""
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "from sklearn.utils.estimator_checks import check_array_api_input\n"
+        "from tracegrad.sklearn import MLPClassifier, MLPRegressor\n"
+        "for e in (MLPClassifier(max_iter=20), MLPRegressor(max_iter=20),"
+        " MLPRegressor(solver='lbfgs', max_iter=20)):\n"
+        "    check_array_api_input(type(e).__name__, e, array_namespace='numpy',"
+        " expect_only_array_outputs=False)\n"
+        "print('checked')\n"
+    )
+    env = {**os.environ, "SCIPY_ARRAY_API": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "checked" in done.stdout, done.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")
