@@ -17,6 +17,7 @@ import urllib.request
 import numpy as np
 import pytest
 
+from saved_models import mlp_of, scale_inputs
 from tracegrad import datasets, io
 from tracegrad.experiment import Config
 from tracegrad.tracing import trace
@@ -164,8 +165,8 @@ def test_page_trains_and_shows_tracegrads_numbers(driver, server, tmp_path):
     model = io.load(tmp_path / "m.npz")
     assert model.metadata["epochs"] == epoch
     train, _ = datasets.load("spirals", seed=0, test_size=0.5, n_samples=600, noise=0.05)
-    x = model.scaler.transform(train.X[:1])
-    t = trace(model, x, train.y[:1], cost="cross_entropy", apply=False)
+    x = scale_inputs(model, train.X[:1])
+    t = trace(mlp_of(model), x, train.y[:1], cost="cross_entropy", apply=False)
     assert float(shown.text) == pytest.approx(float(t.layers[1].delta[0, 1]), rel=5e-6)
 
     # Backprop step mode walks δ from the output back to layer 2.

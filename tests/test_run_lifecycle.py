@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -39,8 +40,9 @@ def start(*args, cwd=None):
 
 
 def wait_for_line(proc, prefix: str) -> None:
+    pattern = re.compile(re.escape(prefix).replace(r"\ ", " +"))  # "epoch  2/30" aligns numbers
     for line in proc.stderr:
-        if line.startswith(prefix):
+        if pattern.match(line):
             return
     raise AssertionError(f"the run ended (exit {proc.wait()}) before printing {prefix!r}")
 

@@ -41,7 +41,7 @@ RESUME_CASES = [
     resume_refusal("--seed", "0"),  # the default, given explicitly: still not the run's seed
     resume_refusal("--lr", "0.5"),
     resume_refusal("--activation", "tanh"),
-    resume_refusal("--layers", "64-64"),
+    resume_refusal("--layers", "32"),
     resume_refusal("--optimizer", "adam"),
     resume_refusal("--batch-size", "32"),
     resume_refusal("--dataset", "moons"),

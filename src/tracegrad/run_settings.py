@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiment import ConfigError, parse_layers
+from .layer_spec import ConfigError, parse_layers
 from .training.checkpoint_checks import CheckpointError
 
 # Settings of one invocation, not of the run: never recorded, never compared.
@@ -131,7 +131,7 @@ def merge(config, given: set, path: Path, metadata: dict, epochs_done: int, shap
             continue
         same = value == theirs
         if f.name == "layers" and theirs is not None:
-            sizes = parse_layers(theirs, 0, 0)[1:-1]  # recorded in full: input-...-output
+            sizes = _recorded_sizes(theirs)  # recorded in full: input-...-output
             same = parse_layers(value, sizes[0], sizes[-1]) == sizes
         if not same:
             raise ConfigError(
@@ -140,7 +140,7 @@ def merge(config, given: set, path: Path, metadata: dict, epochs_done: int, shap
                 "or start a new run"
             )
     merged = replace(config, **changes)
-    if shapes is not None and _layer_sizes(shapes) != parse_layers(saved["layers"], 0, 0)[1:-1]:
+    if shapes is not None and _layer_sizes(shapes) != _recorded_sizes(saved["layers"]):
         # Checked before any model is built: hostile sizes must not allocate gigabytes.
         raise CheckpointError(
             f"{path}: damaged checkpoint (its recorded --layers {saved['layers']} do not fit "
@@ -187,3 +187,18 @@ def _show(value) -> str:
 def command(folder) -> str:
     """The command line that resumes the run in ``folder``."""
     return f"tracegrad train --resume {shlex.quote(str(folder))}"
+
+
+def _recorded_sizes(spec: str) -> list[int]:
+    """Every layer size a checkpoint records (``"64-128-10"``), read as written.
+
+    Not through ``parse_layers``: a recorded spec is already complete, and its
+    sizes are compared with the stored weights before anything is allocated.
+    """
+    try:
+        sizes = [int(p) for p in str(spec).split("-")]
+    except ValueError:
+        sizes = []
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise CheckpointError(f"damaged checkpoint (its recorded --layers {spec!r} are not sizes)")
+    return sizes
