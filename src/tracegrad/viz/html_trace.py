@@ -1,0 +1,2 @@
+def trace_html(step, title=None):
+    raise NotImplementedError
