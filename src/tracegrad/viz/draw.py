@@ -48,8 +48,7 @@ class Drawing:
         kind = FORMATS.get(path.suffix.lower())
         if kind is None:
             raise ValueError(
-                f"cannot tell the format of {path.name!r}: end the name with "
-                f"{', '.join(FORMATS)}"
+                f"cannot tell the format of {path.name!r}: end the name with {', '.join(FORMATS)}"
             )
         data = self.png() if kind == "png" else getattr(self, kind)().encode("utf-8")
         with atomic_write(path, "wb") as f:  # never a half-written picture

@@ -180,7 +180,9 @@ def _layer_node(key, groups, first, grads) -> Node:
     outs = [t for t in members if not t.is_leaf and id(t) not in used]
     out = outs[-1] if outs else members[-1]
     # Named by the model (``0``, ``encoder.1``) or, without one, by its class.
-    title = scope.label if scope.path == scope.label.split("(")[0] else f"{scope.path}: {scope.label}"
+    title = (
+        scope.label if scope.path == scope.label.split("(")[0] else f"{scope.path}: {scope.label}"
+    )
     lines = [f"out {summary(out.data)}"]
     g = out.grad if out.grad is not None else grads.get(id(out))
     if g is not None:

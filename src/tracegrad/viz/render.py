@@ -116,8 +116,11 @@ def to_png(nodes, lay, dpi: int = 100) -> bytes:
             codes += [Path.CURVE4] * 3
         ax.add_patch(
             FancyArrowPatch(
-                path=Path(verts, codes), arrowstyle="-|>", mutation_scale=10,
-                color="#6b7280", linewidth=1.0,
+                path=Path(verts, codes),
+                arrowstyle="-|>",
+                mutation_scale=10,
+                color="#6b7280",
+                linewidth=1.0,
             )
         )
     points_per_px = 72 / dpi
@@ -125,16 +128,26 @@ def to_png(nodes, lay, dpi: int = 100) -> bytes:
         x, y, w, h = lay.boxes[node.key]
         ax.add_patch(
             FancyBboxPatch(
-                (x, y), w, h, boxstyle="round,pad=0,rounding_size=4",
-                facecolor=FILL[node.kind], edgecolor="#374151", linewidth=1.0,
+                (x, y),
+                w,
+                h,
+                boxstyle="round,pad=0,rounding_size=4",
+                facecolor=FILL[node.kind],
+                edgecolor="#374151",
+                linewidth=1.0,
             )
         )
         for i, text in enumerate([node.title, *node.lines]):
             ty = y + PAD_PX / 2 + (i + 0.75) * LINE_PX
             ax.text(
-                x + PAD_PX, ty, text, family="monospace", fontsize=FONT_PX * points_per_px,
+                x + PAD_PX,
+                ty,
+                text,
+                family="monospace",
+                fontsize=FONT_PX * points_per_px,
                 weight="bold" if i == 0 else "normal",
-                color="#111827" if i == 0 else _line_colour(text), va="baseline",
+                color="#111827" if i == 0 else _line_colour(text),
+                va="baseline",
             )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
