@@ -15,6 +15,7 @@ from .fpmode import set_flush_denormal
 from .io import ModelFileError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad
 from .tracing import trace
+from .viz import draw
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "check_model_gradients",
     "GradcheckResult",
     "trace",
+    "draw",
     "save",
     "load",
     "ModelFileError",

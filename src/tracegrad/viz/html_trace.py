@@ -29,8 +29,8 @@ body{font-family:system-ui,sans-serif;margin:1.5em;color:#111827;max-width:1100p
 table{border-collapse:collapse;margin:.4em 0 1em}
 td,th{border:1px solid #d1d5db;padding:2px 8px;text-align:left;vertical-align:top}
 .formula{font-family:Georgia,serif;color:#1f2937;background:#f3f4f6;padding:1px 5px}
-.s1{color:#1d4ed8}.s2{color:#b91c1c}.s3{color:#047857}
-svg text.s1{fill:#1d4ed8}svg text.s2{fill:#b91c1c}svg text.s3{fill:#047857}
+.s1,.k1{color:#1d4ed8}.s2,.k2{color:#b91c1c}.s3,.k3{color:#047857}
+svg .s1{fill:#1d4ed8}svg .s2{fill:#b91c1c}svg .s3{fill:#047857}
 #controls{display:none;margin:.5em 0;gap:.5em;align-items:center}
 body[data-stage] #controls{display:flex}
 body[data-stage="1"] .s2,body[data-stage="1"] .s3,body[data-stage="2"] .s3{visibility:hidden}
@@ -81,7 +81,7 @@ def _weight_names(step) -> list:
 def _diagram(step, wnames, sample: int = 0) -> str:
     """SVG of the network: units with z, a, δ; edges with w, ∂C/∂w and the new w."""
     sizes = [step.x.shape[1]] + [lt.W.shape[0] for lt in step.layers]
-    col_gap, row_gap, bw, bh = 330, 96, 150, 64
+    col_gap, row_gap, bw, bh = 420, 130, 150, 64
     height = max(sizes) * row_gap + 40
     width = (len(sizes) - 1) * col_gap + bw + 40
 
@@ -95,6 +95,7 @@ def _diagram(step, wnames, sample: int = 0) -> str:
         'role="img" aria-label="network diagram">'
     ]
     labels = max(sizes) <= 4  # edge labels stay readable only on small layers
+    texts = []  # drawn after every line, so no line runs over a label
     for l, lt in enumerate(step.layers, start=1):
         rows, cols = lt.W.shape
         for j in range(rows):
@@ -111,16 +112,23 @@ def _diagram(step, wnames, sample: int = 0) -> str:
                     f"<title>{escape(tip)}</title></line>"
                 )
                 if labels:
-                    t = 0.22 + 0.56 * (j * cols + k) / max(1, rows * cols - 1)
-                    lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-                    out.append(
-                        f'<text x="{lx:.1f}" y="{ly - 14:.1f}" text-anchor="middle">'
+                    # Near the target, edges into one unit are a label apart, and edges
+                    # that cross have already parted.
+                    lx, ly = x0 + 0.7 * (x1 - x0), y0 + 0.7 * (y1 - y0)
+                    texts.append(  # a white card under the label, so lines do not cross it
+                        f'<rect x="{lx - 68:.1f}" y="{ly - 19:.1f}" width="136" height="38" '
+                        'fill="white" fill-opacity="0.9"/>'
+                    )
+                    texts.append(
+                        f'<text class="edge" x="{lx:.1f}" y="{ly - 9:.1f}" '
+                        'text-anchor="middle" font-size="10">'
                         f'<tspan class="s1" x="{lx:.1f}">{name} = {_f(lt.W[j, k])}</tspan>'
                         f'<tspan class="s2" x="{lx:.1f}" dy="12">∂C/∂{name} = '
                         f"{_f(lt.dW[j, k])}</tspan>"
                         f'<tspan class="s3" x="{lx:.1f}" dy="12">new {_f(lt.W_new[j, k])}'
                         "</tspan></text>"
                     )
+    out += texts
     for l, n in enumerate(sizes):
         for j in range(n):
             cx, cy = centre(l, j)
@@ -286,8 +294,8 @@ def trace_html(step, title: str | None = None, note: str = "") -> str:
         '<input id="stage" type="range" min="1" max="3" step="1" value="1" '
         'aria-label="stage"><button id="next" type="button">next ▶</button>'
         '<span id="stage-name"></span></div>',
-        "<p><span class='s1'>blue: forward (z, a)</span> · <span class='s2'>red: backward "
-        "(δ = ∂C/∂z, ∂C/∂w)</span> · <span class='s3'>green: update</span>"
+        "<p><span class='k1'>blue: forward (z, a)</span> · <span class='k2'>red: backward "
+        "(δ = ∂C/∂z, ∂C/∂w)</span> · <span class='k3'>green: update</span>"
         f"{escape(caption)}</p>",
         _diagram(step, wnames),
         f"<p class='s1'>Cost <span class='formula'>{cost}</span> = "

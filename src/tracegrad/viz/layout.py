@@ -15,6 +15,7 @@ Four classic steps, each a short function:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -189,4 +190,5 @@ def layout(sizes: dict, edges: list, **spacing) -> Layout:
         points.append((x1, y1 + h1 / 2))
         routed.append((u, v, points))
     boxes = {k: pos[k] for k in keys}
-    return Layout(width, height, boxes, routed)
+    # Whole pixels, so a PNG of the drawing is exactly width x height.
+    return Layout(math.ceil(width), math.ceil(height), boxes, routed)
