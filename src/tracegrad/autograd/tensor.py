@@ -108,7 +108,15 @@ class Tensor:
     # ``scope``: the layer that made the tensor, set only inside ``tracegrad.viz.record`` (for
     # drawing) and left unset otherwise, so creating a tensor costs nothing more.
     __slots__ = (
-        "_data", "grad", "requires_grad", "_parents", "_vjps", "_retain", "name", "op", "scope"
+        "_data",
+        "grad",
+        "requires_grad",
+        "_parents",
+        "_vjps",
+        "_retain",
+        "name",
+        "op",
+        "scope",
     )
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
 
