@@ -43,6 +43,7 @@ __all__ = [
     "ops",
     "optim",
     "training",
+    "viz",
     "__version__",
     *sorted(OPS),
 ]
