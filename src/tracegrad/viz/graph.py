@@ -90,7 +90,7 @@ def node_gradients(order: list, root: Tensor) -> dict:
     return grads
 
 
-def _title(t: Tensor, root: Tensor) -> str:
+def _title(t: Tensor) -> str:
     if not t.is_leaf:
         return t.op or "op"
     scope = scope_of(t)
@@ -119,7 +119,6 @@ def build_graph(root: Tensor, expand=False, max_nodes: int = MAX_NODES):
         raise TypeError(f"tg.draw needs a Tensor, got {type(root).__name__}")
     order = walk(root)
     grads = node_gradients(order, root)
-    leaf_grads = any(t.is_leaf and t.grad is not None for t in order)
 
     # Which node each tensor becomes: its own, or its layer call's box.
     key_of, groups = {}, {}
@@ -148,27 +147,25 @@ def build_graph(root: Tensor, expand=False, max_nodes: int = MAX_NODES):
 
         lines = [f"value {summary(t.data)}"]
         # A leaf's own .grad is what the user sees; interior nodes keep none unless retained.
-        g = t.grad if (t.is_leaf or t.grad is not None) else grads.get(id(t))
-        if not leaf_grads and t.grad is None:
-            g = None
+        g = t.grad if t.grad is not None else grads.get(id(t))
         if g is not None:
             lines.append(f"grad {summary(g)}")
         kind = "root" if t is root else ("leaf" if t.is_leaf else "op")
-        nodes.append(Node(key, _title(t, root), lines, kind, t))
+        nodes.append(Node(key, _title(t), lines, kind, t))
         if len(nodes) > max_nodes:
             raise ValueError(
                 f"tg.draw: the graph has more than {max_nodes} nodes after boxing layers; "
                 "draw a smaller piece, record the forward pass in tg.viz.record(model) to box "
                 "its layers, or pass max_nodes="
             )
-    edges = []
+    edges = {}  # a dict keeps the order and drops repeats (x * x draws one arrow)
     for t in order:
         child = key_of.get(id(t), id(t))
         for p in t._parents:
             parent = key_of.get(id(p), id(p))
-            if parent != child and (parent, child) not in edges:
-                edges.append((parent, child))
-    return nodes, edges
+            if parent != child:
+                edges[(parent, child)] = None
+    return nodes, list(edges)
 
 
 def _layer_node(key, groups, first, grads) -> Node:

@@ -186,7 +186,7 @@ def layout(sizes: dict, edges: list, **spacing) -> Layout:
         x0, y0, w0, h0 = pos[u]
         x1, y1, _, h1 = pos[v]
         points = [(x0 + w0, y0 + h0 / 2)]
-        points += [(pos[d][0], pos[d][1]) for d in chain[1:-1]]
+        points += [(pos[d][0] + pos[d][2] / 2, pos[d][1] + pos[d][3] / 2) for d in chain[1:-1]]
         points.append((x1, y1 + h1 / 2))
         routed.append((u, v, points))
     boxes = {k: pos[k] for k in keys}
