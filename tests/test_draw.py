@@ -158,6 +158,8 @@ def test_a_recorded_model_draws_one_box_per_layer(rng):
     titles = [n.title for n in one_open.nodes if n.kind == "layer"]
     assert "1: Softplus" not in titles and "0: Linear(4->8)" in titles
     assert len(drawing.nodes) < len(one_open.nodes) < len(every.nodes)
+    with pytest.raises(ValueError, match="no recorded layer named '7'; recorded layers: 0, 1"):
+        tg.draw(loss, expand=["7"])
 
 
 def test_recording_is_off_outside_its_block(rng):

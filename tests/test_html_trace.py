@@ -67,6 +67,8 @@ def test_formulas_stand_beside_their_numbers(mazur_step):
     # BP2's sum (W^T delta) of hidden unit 1: w5 delta_o1 + w7 delta_o2.
     out = mazur_step.layers[1]
     assert f9(out.W[:, 0] @ out.delta[0]) in text
+    # BP1's first factor for E = Σ ½ (t − o)²: ∂E/∂out_o1 = out_o1 − target_o1 (Mazur: 0.74136507).
+    assert "0.741365070" in text and "∂C/∂a" in text
 
 
 def test_page_is_self_contained_and_steps_with_plain_js(mazur_step):

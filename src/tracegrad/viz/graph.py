@@ -120,6 +120,16 @@ def build_graph(root: Tensor, expand=False, max_nodes: int = MAX_NODES):
     order = walk(root)
     grads = node_gradients(order, root)
 
+    if expand not in (True, False):
+        expand = [str(name) for name in expand]
+        known = {s.path for s in map(scope_of, order) if s is not None}
+        unknown = [name for name in expand if name not in known]
+        if unknown:
+            raise ValueError(
+                f"tg.draw: no recorded layer named {', '.join(map(repr, unknown))}; "
+                f"recorded layers: {', '.join(sorted(known)) or 'none (use tg.viz.record)'}"
+            )
+
     # Which node each tensor becomes: its own, or its layer call's box.
     key_of, groups = {}, {}
     for t in order:

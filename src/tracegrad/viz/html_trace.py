@@ -194,9 +194,12 @@ def _backward(step, wnames) -> list:
         lt = step.layers[idx]
         l = lt.l
         prev = step.x if idx == 0 else step.layers[idx - 1].a
+        head = "(W<sup>T</sup>δ)<sub>j</sub>"
         if idx == L - 1:
             rule = f"BP1: δ{_sup(l)} = ∇<sub>a</sub>C ⊙ f′(z{_sup(l)})"
             back = None
+            if step.cost_name == "half_sse":  # E = Σ ½ (t − a)²: ∂E/∂a = a − t
+                back, head = lt.a - np.asarray(step.targets), "∂C/∂a<sub>j</sub> = a − t"
         else:
             nxt = step.layers[idx + 1]
             rule = (
@@ -206,7 +209,7 @@ def _backward(step, wnames) -> list:
         out.append(
             f"<h3 class='s2'>Layer {l}</h3><p class='s2'><span class='formula'>{rule}</span></p>"
             "<table class='s2'><tr><th>sample</th><th>unit</th>"
-            + ("<th>(W<sup>T</sup>δ)<sub>j</sub></th>" if back is not None else "")
+            + (f"<th>{head}</th>" if back is not None else "")
             + "<th>δ<sub>j</sub></th></tr>"
         )
         for s in range(len(prev)):
