@@ -200,3 +200,37 @@ def test_big_graphs_are_refused_with_a_clear_message():
 def test_draw_needs_a_tensor():
     with pytest.raises(TypeError, match="needs a Tensor"):
         tg.draw(np.ones(3))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_layout_of_random_graphs_keeps_boxes_apart(seed):
+    """Random DAGs with long edges and shared inputs, boxes of random sizes."""
+    from tracegrad.viz.layout import layout
+
+    r = np.random.default_rng(seed)
+    n = int(r.integers(2, 40))
+    sizes = {k: (float(r.uniform(20, 200)), float(r.uniform(20, 90))) for k in range(n)}
+    edges = sorted(
+        {(int(u), int(v)) for v in range(1, n) for u in r.choice(v, size=min(v, 3), replace=False)}
+    )
+    lay = layout(sizes, edges)
+    assert set(lay.boxes) == set(sizes)
+    for a, b in itertools.combinations(lay.boxes.values(), 2):
+        assert not boxes_overlap(a, b)
+    for (u, v), (eu, ev, points) in zip(edges, lay.edges, strict=True):
+        assert (u, v) == (eu, ev)
+        assert lay.boxes[u][0] + lay.boxes[u][2] <= lay.boxes[v][0]
+        xs = [p[0] for p in points]
+        assert xs == sorted(xs)  # every route runs left to right, through its columns
+
+
+def test_crossing_reduction_untangles_a_tree():
+    """Two chains fed in a crossed order come out uncrossed: a tree needs no crossing."""
+    from tracegrad.viz.layout import crossings, layers, order
+
+    edges = [("a1", "b2"), ("b1", "a2"), ("a2", "root"), ("b2", "root")]
+    layer = layers(["a1", "b1", "a2", "b2", "root"], edges)
+    start = {k: layer[k] for k in ["a1", "b1", "a2", "b2", "root"]}  # column order a1 b1 | a2 b2
+    assert start == {"a1": 0, "b1": 0, "a2": 1, "b2": 1, "root": 2}
+    assert crossings([["a1", "b1"], ["a2", "b2"], ["root"]], edges) == 1
+    assert crossings(order(start, edges), edges) == 0
