@@ -153,6 +153,7 @@ def test_a_recorded_model_draws_one_box_per_layer(rng):
 
     every = tg.draw(loss, expand=True)
     assert not [n for n in every.nodes if n.kind == "layer"]
+    assert {"0.weight", "0.bias", "2.weight", "4.bias"} <= {n.title for n in every.nodes}
     assert len(every.nodes) > len(drawing.nodes)
     one_open = tg.draw(loss, expand=["1"])
     titles = [n.title for n in one_open.nodes if n.kind == "layer"]
@@ -165,6 +166,8 @@ def test_a_recorded_model_draws_one_box_per_layer(rng):
 def test_recording_is_off_outside_its_block(rng):
     assert nn_module._call_hook is None
     _, loss = model_loss(rng, record_model=False)
+    _, recorded = model_loss(np.random.default_rng(1234), record_model=True)
+    assert recorded.item() == model_loss(np.random.default_rng(1234), False)[1].item()
     assert not [n for n in tg.draw(loss).nodes if n.kind == "layer"]
     model = nn.MLP([2, 2], rng=0)
     with pytest.raises(ZeroDivisionError), record(model):
