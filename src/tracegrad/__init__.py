@@ -16,6 +16,7 @@ from .compile.fpmode import set_flush_denormal
 from .io import ModelFileError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad
 from .tracing import trace
+from .viz import draw
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,7 @@ __all__ = [
     "check_model_gradients",
     "GradcheckResult",
     "trace",
+    "draw",
     "save",
     "load",
     "ModelFileError",
@@ -44,6 +46,7 @@ __all__ = [
     "ops",
     "optim",
     "training",
+    "viz",
     "__version__",
     *sorted(OPS),
 ]

@@ -28,6 +28,8 @@ def _cmd_trace(args) -> int:
         raise UsageError(f"unknown example {args.example!r}; available: mazur")
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if args.output and args.format != "html":
+        raise UsageError("--output goes with --format html; text and json go to stdout")
     from .experiment import MAX_LR
 
     if not 0 < args.lr <= MAX_LR:
@@ -42,6 +44,17 @@ def _cmd_trace(args) -> int:
         with no_grad():
             outputs = model(Tensor(x)).data
         result["after_steps"] = {"steps": args.steps, "cost": cost, "outputs": outputs.tolist()}
+    if args.format == "html":
+        note = (
+            "Matt Mazur's worked example: a 2-2-2 sigmoid network, E = Σ ½ (t − o)², "
+            f"learning rate {args.lr:g}, biases not updated."
+        )
+        if args.steps > 1:
+            after = result["after_steps"]
+            note += f" After {args.steps} steps: E = {after['cost']:.9e}."
+        step.to_html(args.output or "mazur.html", title="Mazur's network: one step", note=note)
+        print(f"wrote {args.output or 'mazur.html'}")
+        return 0
     if args.format == "json":
         print(json.dumps(result))
         return 0
@@ -387,7 +400,8 @@ _EXAMPLES = {
     "  tracegrad gradcheck --layers 64-32-10 --activation relu",
     "info": "examples:\n  tracegrad info runs/RUN/model.npz",
     "trace": "examples:\n  tracegrad trace mazur\n  tracegrad trace mazur --format json\n"
-    "  tracegrad trace mazur --steps 10000",
+    "  tracegrad trace mazur --steps 10000\n"
+    "  tracegrad trace mazur --format html --output mazur.html",
 }
 
 _EXAMPLES["playground"] = (
@@ -704,7 +718,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("trace", "print every number of a training step of a worked example", _cmd_trace)
     p.add_argument("example", nargs="?", default="mazur", help="worked example (mazur)")
-    p.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    p.add_argument(
+        "--format", choices=["text", "json", "html"], default="text", help="output format"
+    )
+    p.add_argument(
+        "--output", metavar="FILE", help="where --format html writes its page (mazur.html)"
+    )
     p.add_argument("--steps", type=_integer, default=1, help="training steps to run")
     p.add_argument(
         "--lr", type=_finite, default=0.5, help=f"learning rate, positive, at most {MAX_LR:g}"

@@ -52,6 +52,7 @@ class StepTrace:
     cost: float
     lr: float
     layers: list = field(default_factory=list)
+    cost_name: str = ""  # the COSTS name, so a page can show the cost's formula
 
     def to_dict(self) -> dict:
         def plain(v):
@@ -106,6 +107,21 @@ class StepTrace:
 
     def __str__(self) -> str:
         return self.format()
+
+    def to_html(self, path=None, title: str | None = None, note: str = "") -> str:
+        """This step as a self-contained HTML page (``tracegrad.viz.html_trace``).
+
+        Writes it to ``path`` (atomically) when given; returns the HTML text.
+        """
+        from .viz.html_trace import trace_html
+
+        html = trace_html(self, title=title, note=note)
+        if path is not None:
+            from .atomic import atomic_write
+
+            with atomic_write(path, "w", encoding="utf-8") as f:
+                f.write(html)
+        return html
 
 
 def _layers(model):
@@ -189,7 +205,14 @@ def trace(
                 if lin.bias is not None:
                     lin.bias.data[...] = rec.b_new
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    return StepTrace(x=np.atleast_2d(x), targets=t, cost=float(c.item()), lr=lr, layers=records)
+    return StepTrace(
+        x=np.atleast_2d(x),
+        targets=t,
+        cost=float(c.item()),
+        lr=lr,
+        layers=records,
+        cost_name=cost if isinstance(cost, str) else getattr(cost, "__name__", ""),
+    )
 
 
 def mazur_network():

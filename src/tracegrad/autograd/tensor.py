@@ -105,7 +105,19 @@ class Tensor:
     (-7.0, 5.0, 1.0)
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_parents", "_vjps", "_retain", "name", "op")
+    # ``scope``: the layer that made the tensor, set only inside ``tracegrad.viz.record`` (for
+    # drawing) and left unset otherwise, so creating a tensor costs nothing more.
+    __slots__ = (
+        "_data",
+        "grad",
+        "requires_grad",
+        "_parents",
+        "_vjps",
+        "_retain",
+        "name",
+        "op",
+        "scope",
+    )
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):

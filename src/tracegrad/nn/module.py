@@ -18,6 +18,12 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
+#: The one hook into module calls. ``tracegrad.viz.record`` sets it, for the length of its
+#: ``with`` block, to a function that tags the tensors each layer creates so that
+#: ``tg.draw`` can draw a layer as one box; otherwise it is None and a call costs one test.
+_call_hook = None
+
+
 class Module:
     """Base class of layers and models.
 
@@ -29,6 +35,8 @@ class Module:
     training = True
 
     def __call__(self, *args, **kwargs):
+        if _call_hook is not None:
+            return _call_hook(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
