@@ -106,7 +106,6 @@ def _module(format: str):
         importlib.import_module(package)
     except ImportError:
         raise ExportError(
-            f"exporting to {format} needs the {package!r} package: "
-            "pip install 'tracegrad[export]'"
+            f"exporting to {format} needs the {package!r} package: pip install 'tracegrad[export]'"
         ) from None
     return importlib.import_module(f".{format}", __name__)
