@@ -26,6 +26,7 @@ import json
 
 import numpy as np
 
+from ..layer_files import output_classes
 from ..nn.module import Module
 from ..training.metrics import output_kind
 from .layers import check_supported, flatten
@@ -67,7 +68,8 @@ class Normalization(nn.Module):
 _PROBABILITIES = {
     "probabilities": "model(x) (the model ends in softmax or sigmoid)",
     "log_probabilities": "model(x).exp()",
-    "logits": "torch.softmax(model(x), dim=1), or torch.sigmoid(model(x)) for one output",
+    "logits": "torch.softmax(model(x), dim=1)",
+    "one logit": "torch.sigmoid(model(x))",
 }
 
 
@@ -125,4 +127,12 @@ def to_safetensors(model: Module, class_names=None, trained_on=None, path="model
 
 
 def _probabilities(model: Module) -> str:
-    return _PROBABILITIES[output_kind(model)]
+    kind = output_kind(model)
+    if kind == "logits" and output_classes(model) == 2 and _last_width(model) == 1:
+        kind = "one logit"
+    return _PROBABILITIES[kind]
+
+
+def _last_width(model: Module) -> int | None:
+    widths = [m.out_features for _, m in flatten(model) if type(m).__name__ == "Linear"]
+    return widths[-1] if widths else None
