@@ -9,6 +9,7 @@ refusal can name the very layer it cannot export.
 from __future__ import annotations
 
 from ..layer_files import LAYERS
+from ..nn.layers import MLP
 from ..nn.module import Module, Sequential
 
 
@@ -22,7 +23,8 @@ def flatten(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
         raise ExportError(
             f"export needs a tracegrad model (an MLP or a Sequential), got {type(model).__name__}"
         )
-    if isinstance(model, Sequential):
+    # Exactly these containers: a Sequential subclass may run its layers its own way.
+    if type(model) in (Sequential, MLP):
         out = []
         for i, layer in enumerate(model.layers):
             out.extend(flatten(layer, f"{prefix}{i}."))

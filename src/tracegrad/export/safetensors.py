@@ -26,7 +26,6 @@ import json
 
 import numpy as np
 
-from ..layer_files import output_classes
 from ..nn.module import Module
 from ..training.metrics import output_kind
 from .layers import check_supported, flatten
@@ -128,7 +127,7 @@ def to_safetensors(model: Module, class_names=None, trained_on=None, path="model
 
 def _probabilities(model: Module) -> str:
     kind = output_kind(model)
-    if kind == "logits" and output_classes(model) == 2 and _last_width(model) == 1:
+    if kind == "logits" and _last_width(model) == 1:
         kind = "one logit"
     return _PROBABILITIES[kind]
 
