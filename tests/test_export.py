@@ -287,6 +287,9 @@ def test_cli_default_output_is_beside_the_model(digits_run):
 
 EXPORT_CASES = [
     Case(
+        "output inside a file", ["export", "{run}", "--output", "notes.npz/m.onnx"], 1, "is a file"
+    ),
+    Case(
         "missing directory",
         ["export", "{run}", "--output", "no/m.onnx"],
         1,
@@ -343,3 +346,21 @@ def test_cli_refusals(case, digits_run, tmp_path):
     assert_clean_refusal(proc, case.code, case.fragment)
     assert_absent(tmp_path, case.absent)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporary file either
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_torch_code_keeps_the_dtype_and_the_sigmoid_hint(tmp_path, monkeypatch, dtype):
+    model = _model("softplus", "identity", 1, dtype=dtype)
+    path = tg.export(model, tmp_path / "one.safetensors")
+    with safe_open(str(path), "np") as f:
+        meta = f.metadata()
+    assert meta["probabilities"] == "torch.sigmoid(model(x))"
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(meta["torch_module"], scope)  # noqa: S102 - the code a user is told to run
+    X = _rows()
+    with torch.no_grad():
+        proba = torch.sigmoid(scope["model"](torch.from_numpy(X.astype(dtype)))).numpy()
+    assert proba.dtype == dtype
+    atol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(proba, training.predict_proba(model, X), atol=atol, rtol=0)

@@ -91,6 +91,8 @@ def _check_path(path: Path) -> None:
     """Refuse where the file cannot go, before any work (atomic_write would make folders)."""
     if path.is_dir():
         raise ExportError(f"{path} is a directory: give a file name, e.g. {path / 'model'}.onnx")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ExportError(f"{path.parent} is a file, not a directory: choose another output")
     if not path.parent.is_dir():
         raise ExportError(
             f"the directory {path.parent} does not exist: create it or choose another output"
