@@ -364,3 +364,57 @@ def test_the_torch_code_keeps_the_dtype_and_the_sigmoid_hint(tmp_path, monkeypat
     assert proba.dtype == dtype
     atol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(proba, training.predict_proba(model, X), atol=atol, rtol=0)
+
+
+class _Denormalization(Module):
+    """Stand-in for nn.Denormalization (issue 11 part 2, branch h-regress) until it is merged:
+    ``z * scale + offset``, registered as model files register it."""
+
+    buffer_names = ("offset", "scale")
+
+    def __init__(self, offset, scale, kind="standard"):
+        self.offset, self.scale, self.kind = np.asarray(offset), np.asarray(scale), kind
+
+    @property
+    def n_features(self):
+        return len(self.scale)
+
+    def forward(self, z):
+        return z * self.scale.astype(z.dtype) + self.offset.astype(z.dtype)
+
+
+_Denormalization.__name__ = "Denormalization"
+
+
+@pytest.fixture
+def regressor(monkeypatch):
+    cls = getattr(tg.nn, "Denormalization", None)
+    if cls is None:
+        cls = _Denormalization
+        monkeypatch.setitem(LAYERS, "Denormalization", (cls, {"n_features": (int,)}))
+    rng = np.random.default_rng(3)
+    head = cls(rng.normal(50, 10, 2).astype(np.float32), rng.uniform(1, 9, 2).astype(np.float32))
+    return Sequential(_model("tanh", "identity", 2), head).eval()
+
+
+def test_onnx_of_a_regressor_gives_its_values(tmp_path, regressor):
+    path = tg.export(regressor, tmp_path / "r.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["predictions"]
+    X = _rows()
+    (got,) = session.run(None, {"input": X.astype(np.float32)})
+    np.testing.assert_allclose(got, outputs(regressor, X), atol=1e-4, rtol=1e-6)
+
+
+def test_safetensors_of_a_regressor_run_in_torch(tmp_path, monkeypatch, regressor):
+    path = tg.export(regressor, tmp_path / "r.safetensors")
+    with safe_open(str(path), "np") as f:
+        meta, keys = f.metadata(), set(f.keys())
+    assert {"0.offset", "0.scale", "9.offset", "9.scale"} <= keys
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(meta["torch_module"], scope)  # noqa: S102 - the code a user is told to run
+    X = _rows()
+    with torch.no_grad():
+        got = scope["model"](torch.from_numpy(X.astype(np.float32))).numpy()
+    np.testing.assert_allclose(got, outputs(regressor, X), atol=1e-4, rtol=1e-6)

@@ -14,6 +14,10 @@ Inputs and outputs::
     probabilities  float (batch, n_outputs): predict_proba(model, input)
     label          int64 (batch,): training.predict(model, input)
 
+A regression model (one that ends in ``Denormalization``, mapping outputs
+back to the targets' units) has one output instead, ``predictions`` (batch,
+n_outputs): ``training.predict``'s values, kept 2-D.
+
 The class names, the training data's record and what the outputs mean are in
 the model's ``metadata_props``. Opset 17 and IR version 8 (ONNX 1.12, 2022)
 keep the file readable by runtimes of the last few years.
@@ -29,6 +33,7 @@ from ..nn.module import Module
 from ..training.metrics import output_kind
 from .layers import ExportError, check_supported, flatten
 
+_HEADS = {"probabilities": "predict_proba", "predictions": "predict"}
 OPSET = 17
 IR_VERSION = 8  # the IR of ONNX 1.12, the first with opset 17
 
@@ -44,7 +49,7 @@ _ACTIVATIONS = {
 }
 # Layers that are the identity in eval mode: no node at all.
 _SKIPPED = ("Identity", "Dropout")
-SUPPORTED = ("Normalization", "Linear", *_ACTIVATIONS, *_SKIPPED)
+SUPPORTED = ("Normalization", "Denormalization", "Linear", *_ACTIVATIONS, *_SKIPPED)
 
 
 def to_onnx(model: Module, class_names=None, trained_on=None):
@@ -56,7 +61,7 @@ def to_onnx(model: Module, class_names=None, trained_on=None):
         If a layer has no ONNX equivalent, naming it, or the layer sizes do not chain.
     """
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     layers = flatten(model)
     check_supported(layers, SUPPORTED, "ONNX")
@@ -83,35 +88,29 @@ def to_onnx(model: Module, class_names=None, trained_on=None):
             if layer.bias is not None:
                 inputs.append(graph.constant(f"{path}.bias", layer.bias.data.astype(target)))
             x, width = graph.node("Gemm", inputs, transB=1), layer.out_features
+        elif kind == "Denormalization":  # z * scale + offset, in the dtype of z
+            _check_width(path, kind, layer.n_features, width)
+            x = graph.node("Mul", [x, graph.constant(f"{path}.scale", layer.scale.astype(x_dtype))])
+            x = graph.node(
+                "Add", [x, graph.constant(f"{path}.offset", layer.offset.astype(x_dtype))]
+            )
         elif kind == "Softplus" and x_dtype != np.float32:
             x = graph.softplus(x, x_dtype)
         elif kind in _ACTIVATIONS:
             op, attributes = _ACTIVATIONS[kind]
             x = graph.node(op, [x], **attributes(layer))
-    outputs = x
-    kind = output_kind(model)
-    if kind == "log_probabilities":
-        x = graph.node("Exp", [x])
-    elif kind == "logits":
-        x = graph.node("Sigmoid", [x]) if width == 1 else graph.node("Softmax", [x], axis=1)
-    graph.node("Identity", [x], out="probabilities")
-    if width > 1:  # predict's rule: the largest output (first of ties), ...
-        graph.node("ArgMax", [outputs], out="label", axis=1, keepdims=0)
-    else:  # ... or probability >= 0.5 for a single output column
-        half = graph.constant("half", np.array(0.5, dtype=x_dtype))
-        hit = graph.node("Cast", [graph.node("GreaterOrEqual", [x, half])], to=TensorProto.INT64)
-        graph.node("Reshape", [hit, graph.constant("flat", np.array([-1]))], out="label")
-
-    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-    out_elem = helper.np_dtype_to_tensor_dtype(np.dtype(x_dtype))
+    if type(layers[-1][1]).__name__ == "Denormalization":  # a regressor: values, no classes
+        graph.node("Identity", [x], out="predictions")
+        heads = [("predictions", np.dtype(x_dtype), ["batch", width])]
+    else:
+        _classifier_head(graph, model, x, np.dtype(x_dtype), width)
+        heads = [("probabilities", np.dtype(x_dtype), ["batch", width])]
+        heads.append(("label", np.dtype(np.int64), ["batch"]))
     onnx_graph = helper.make_graph(
         graph.nodes,
         "tracegrad_model",
-        [helper.make_tensor_value_info("input", elem, ["batch", n_in])],
-        [
-            helper.make_tensor_value_info("probabilities", out_elem, ["batch", width]),
-            helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]),
-        ],
+        [helper.make_tensor_value_info("input", _elem(dtype), ["batch", n_in])],
+        [helper.make_tensor_value_info(name, _elem(dt), shape) for name, dt, shape in heads],
         initializer=graph.initializers,
     )
     proto = helper.make_model(
@@ -122,7 +121,7 @@ def to_onnx(model: Module, class_names=None, trained_on=None):
         producer_version=_version(),
         doc_string=f"{model!r}"[:2000],
     )
-    props = {"outputs": "probabilities = tracegrad.training.predict_proba(model, input)"}
+    props = {"outputs": f"{heads[0][0]}: as tracegrad.training.{_HEADS[heads[0][0]]}(model, input)"}
     if class_names is not None:
         props["class_names"] = json.dumps([str(c) for c in class_names])
     if trained_on is not None:
@@ -130,6 +129,31 @@ def to_onnx(model: Module, class_names=None, trained_on=None):
     helper.set_model_props(proto, props)
     onnx.checker.check_model(proto, full_check=True)
     return proto
+
+
+def _classifier_head(graph, model, outputs: str, dtype: np.dtype, width: int) -> None:
+    """``probabilities`` as predict_proba computes them, ``label`` as predict does."""
+    from onnx import TensorProto
+
+    x = outputs
+    kind = output_kind(model)
+    if kind == "log_probabilities":
+        x = graph.node("Exp", [x])
+    elif kind == "logits":
+        x = graph.node("Sigmoid", [x]) if width == 1 else graph.node("Softmax", [x], axis=1)
+    graph.node("Identity", [x], out="probabilities")
+    if width > 1:  # predict's rule: the largest output (first of ties), ...
+        graph.node("ArgMax", [outputs], out="label", axis=1, keepdims=0)
+    else:  # ... or probability >= 0.5 for a single output column
+        half = graph.constant("half", np.array(0.5, dtype=dtype))
+        hit = graph.node("Cast", [graph.node("GreaterOrEqual", [x, half])], to=TensorProto.INT64)
+        graph.node("Reshape", [hit, graph.constant("flat", np.array([-1]))], out="label")
+
+
+def _elem(dtype) -> int:
+    from onnx import helper
+
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
 def _input_width(layers) -> int:

@@ -33,6 +33,7 @@ from .layers import check_supported, flatten
 # type name -> the torch.nn expression for a layer
 _TORCH = {
     "Normalization": lambda m: f"Normalization({m.n_features})",
+    "Denormalization": lambda m: f"Denormalization({m.n_features})",
     "Linear": lambda m: (
         f"nn.Linear({m.in_features}, {m.out_features}"
         + ("" if m.bias is not None else ", bias=False")
@@ -64,6 +65,20 @@ class Normalization(nn.Module):
         return (x - self.offset) / self.scale
 '''
 
+_DENORMALIZATION_CLASS = '''
+
+class Denormalization(nn.Module):
+    """z * scale + offset per output: tracegrad's undoing of a target standardization."""
+
+    def __init__(self, n_outputs):
+        super().__init__()
+        self.register_buffer("offset", torch.zeros(n_outputs))
+        self.register_buffer("scale", torch.ones(n_outputs))
+
+    def forward(self, z):
+        return z * self.scale + self.offset
+'''
+
 _PROBABILITIES = {
     "probabilities": "model(x) (the model ends in softmax or sigmoid)",
     "log_probabilities": "model(x).exp()",
@@ -79,7 +94,7 @@ def state_dict(model: Module) -> dict[str, np.ndarray]:
     tensors = {}
     for i, (_, layer) in enumerate(layers):
         kind = type(layer).__name__
-        if kind == "Normalization":
+        if kind in ("Normalization", "Denormalization"):
             tensors[f"{i}.offset"], tensors[f"{i}.scale"] = layer.offset, layer.scale
         elif kind == "Linear":
             tensors[f"{i}.weight"] = layer.weight.data
@@ -96,6 +111,8 @@ def torch_code(model: Module, path: str = "model.safetensors") -> str:
     lines = ["import torch", "from safetensors.torch import load_file", "from torch import nn"]
     if "Normalization" in kinds:
         lines.append(_NORMALIZATION_CLASS)
+    if "Denormalization" in kinds:
+        lines.append(_DENORMALIZATION_CLASS)
     lines.append("\nmodel = nn.Sequential(")
     lines += [f"    {_TORCH[type(layer).__name__](layer)}," for _, layer in layers]
     lines.append(")")
@@ -127,6 +144,8 @@ def to_safetensors(model: Module, class_names=None, trained_on=None, path="model
 
 def _probabilities(model: Module) -> str:
     kind = output_kind(model)
+    if type(flatten(model)[-1][1]).__name__ == "Denormalization":
+        return "none: a regression model, model(x) gives the predicted values"
     if kind == "logits" and _last_width(model) == 1:
         kind = "one logit"
     return _PROBABILITIES[kind]
