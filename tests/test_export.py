@@ -418,3 +418,12 @@ def test_safetensors_of_a_regressor_run_in_torch(tmp_path, monkeypatch, regresso
     with torch.no_grad():
         got = scope["model"](torch.from_numpy(X.astype(np.float32))).numpy()
     np.testing.assert_allclose(got, outputs(regressor, X), atol=1e-4, rtol=1e-6)
+
+
+def test_tg_export_is_the_package_and_the_function(tmp_path):
+    import importlib
+
+    assert importlib.import_module("tracegrad.export.onnx") is onnx_export
+    assert tg.export.ExportError is ExportError  # the package's names stay reachable
+    path = tg.export(_model(), tmp_path / "m.onnx")  # ... and calling it exports
+    assert onnx.load(path).graph.output[0].name == "probabilities"

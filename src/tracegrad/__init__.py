@@ -9,9 +9,9 @@ Every op of the engine is also a top-level function, as in PyTorch:
 """
 
 from . import autograd, datasets, functional, io, losses, nn, ops, optim, training
+from . import export as export  # the package, callable: tg.export(model, "model.onnx")
 from .autograd import OPS
 from .checking import GradcheckResult, check_model_gradients, gradcheck
-from .export import export as export  # tg.export(model, "model.onnx")
 from .fpmode import set_flush_denormal
 from .io import ModelFileError, load, save
 from .tensor import Tensor, is_grad_enabled, no_grad

@@ -7,10 +7,16 @@ the weights under ``torch.nn.Sequential`` key names, with the torch code that
 loads them (see :mod:`tracegrad.export.safetensors`).
 
 Both need the ``export`` extra: ``pip install 'tracegrad[export]'``.
+
+``tracegrad.export`` is this package and can be called as :func:`export`
+(``tg.export(model, path)``): were ``tg.export`` the function instead, it would
+hide the package, and ``import tracegrad.export.onnx as m`` would fail.
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 from ..atomic import atomic_write
@@ -111,3 +117,13 @@ def _module(format: str):
             f"exporting to {format} needs the {package!r} package: pip install 'tracegrad[export]'"
         ) from None
     return importlib.import_module(f".{format}", __name__)
+
+
+class _CallablePackage(types.ModuleType):
+    """The package itself, callable as :func:`export` (see the module docstring)."""
+
+    def __call__(self, model, path, format: str | None = None, **options) -> Path:
+        return export(model, path, format, **options)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
