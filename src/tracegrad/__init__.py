@@ -9,6 +9,7 @@ Every op of the engine is also a top-level function, as in PyTorch:
 """
 
 from . import autograd, compile, datasets, functional, io, losses, nn, ops, optim, training
+from . import export as export  # the package, callable: tg.export(model, "model.onnx")
 from .autograd import OPS
 from .checking import GradcheckResult, check_model_gradients, gradcheck
 from .compile import compile_step

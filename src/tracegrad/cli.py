@@ -735,7 +735,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_integer, default=8000, help="port (default 8000; 0: any free)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+
+    from .export import FORMATS as EXPORT_FORMATS
+
+    p = command("export", "write a saved model as ONNX or safetensors", _cmd_export)
+    p.add_argument("model", help="run directory or model file")
+    p.add_argument(
+        "--format",
+        choices=list(EXPORT_FORMATS),
+        help="onnx: the whole model, raw rows in, probabilities out; safetensors: the "
+        "weights under torch.nn.Sequential key names (default: from --output's suffix)",
+    )
+    p.add_argument(
+        "--output", metavar="FILE", help="file to write (default: model.FORMAT beside the model)"
+    )
+    json_option(p.add_argument_group("output"))
     return parser
+
+
+def _cmd_export(args) -> int:
+    from pathlib import Path
+
+    from .export import FORMATS, export, format_for
+
+    if args.output is None and args.format is None:
+        raise UsageError("pass --format (onnx or safetensors) or an --output file")
+    output = args.output
+    if output is None:  # beside the model file: RUN/model.onnx
+        model_path = Path(args.model)
+        folder = model_path if model_path.is_dir() else model_path.parent
+        output = folder / f"model{FORMATS[args.format][0]}"
+    fmt = format_for(output, args.format)  # a mismatch refused before the model is read
+    model = _load_model(args.model)
+    path = export(model, output, fmt)
+    if args.json:
+        print(json.dumps({"path": str(path), "format": fmt, "bytes": path.stat().st_size}))
+        return 0
+    print(f"wrote {path} ({fmt}, {path.stat().st_size:,} bytes)")
+    if fmt == "safetensors":
+        from .export.safetensors import torch_code
+
+        print("load it into PyTorch with (also in the file's metadata, 'torch_module'):\n")
+        print(torch_code(model, str(path)))
+    return 0
+
+
+_EXAMPLES["export"] = """examples:
+  tracegrad export runs/RUN --format onnx --output model.onnx
+  tracegrad export runs/RUN/model.npz --output model.safetensors   # prints the torch code"""
 
 
 def main(argv=None) -> int:
