@@ -90,9 +90,13 @@ def _cmd_train(args) -> int:
         print(f"tracegrad: {exc}", file=sys.stderr)
         return 130
     m = result.metrics
+    if m.get("task") == "regression":
+        score = f"test R2 {m['test_r2']:.4f}, RMSE {m['test_rmse']:.4g}, MAE {m['test_mae']:.4g}"
+    else:
+        score = f"test accuracy {m['test_accuracy']:.4f}"
     if not args.json or not args.quiet:
         print(
-            f"test accuracy {m['test_accuracy']:.4f} ({m['n_test']} samples), "
+            f"{score} ({m['n_test']} samples), "
             f"trained in {m['train_seconds']:.1f} s; files in {result.out_dir}"
         )
     if args.json:
@@ -118,6 +122,8 @@ def _cmd_evaluate(args) -> int:
     if not name:
         raise UsageError("the model file does not record its training data: pass --dataset")
     seed = args.seed if args.seed is not None else int(config.get("seed", 0))
+    if training.is_regression(model):
+        return _evaluate_regression(args, model, name, seed)
     _, test = datasets.load(name, data_dir=args.data_dir, download=args.download, seed=seed)
     y = _model_labels(model, test, name)
     report = training.evaluate(model, test.X, y)
@@ -139,6 +145,28 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _evaluate_regression(args, model, name, seed) -> int:
+    from . import datasets, training
+
+    _, test = datasets.load_targets(name, seed=seed)
+    _check_columns(model, test, name)
+    out = training.metrics.outputs(model, test.X)
+    if out.shape[1] != test.n_outputs:
+        raise ValueError(
+            f"{name} has {test.n_outputs} target columns but the model predicts {out.shape[1]}"
+        )
+    result = {**training.regression_scores(test.y, out), "n": int(test.n_samples)}
+    result["dataset"] = str(name)
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+    else:
+        print(
+            f"R2 {result['r2']:.4f}, RMSE {result['rmse']:.4g}, MAE {result['mae']:.4g} "
+            f"on {result['n']} test samples of {name}"
+        )
+    return 0
+
+
 def _class_names(model) -> list[str]:
     from .layer_files import output_classes
 
@@ -151,8 +179,8 @@ def _trained_name(model) -> str:
     return str(trained.get("name") or config.get("dataset") or "unrecorded data")
 
 
-def _model_labels(model, data, name) -> np.ndarray:
-    """The data's labels as the model's class indices; refuse data the model was not made for."""
+def _check_columns(model, data, name) -> None:
+    """Refuse data whose features are not those the model was trained on."""
     from .layer_files import input_features
 
     n_in = input_features(model)
@@ -168,6 +196,11 @@ def _model_labels(model, data, name) -> np.ndarray:
             f"{name}'s feature columns are not those the model was trained on "
             f"({_trained_name(model)}): give the same columns in the same order"
         )
+
+
+def _model_labels(model, data, name) -> np.ndarray:
+    """The data's labels as the model's class indices; refuse data the model was not made for."""
+    _check_columns(model, data, name)
     classes = _class_names(model)
     present = [data.class_names[k] for k in np.unique(data.y)]
     unknown = [c for c in present if c not in classes]
@@ -203,7 +236,11 @@ def _cmd_predict(args) -> int:
         record = model.trained_on or {"name": recorded_dataset(model.metadata)}
         X, labels = read_input(args.input, n_features=n_in, trained_on=record), None
     else:  # the column rules of training, with the columns the model file records
-        X, labels = read_rows(args.input, n_in, model.trained_on)
+        X, labels = read_rows(
+            args.input, n_in, model.trained_on, classes=not training.is_regression(model)
+        )
+    if training.is_regression(model):
+        return _predict_values(args, model, X, labels)
     proba = training.predict_proba(model, X)  # one forward pass, raw rows: the model scales them
     bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))
     if bad.size:
@@ -239,6 +276,36 @@ def _cmd_predict(args) -> int:
     if labels is not None:
         hits = sum(row["class"] == row["true_class"] for row in rows)
         print(f"accuracy {hits / len(rows):.4f} on {len(rows)} labelled rows")
+    return 0
+
+
+def _predict_values(args, model, X, labels) -> int:
+    """A regression model's predictions, in the targets' units (its last layer restores them)."""
+    from . import training
+    from .datasets.targets import continuous
+
+    values = training.metrics.outputs(model, X)
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"the model's outputs for row {bad[0]} are not finite: its inputs are far outside "
+            "the range of the training data"
+        )
+    rows = [{"value": v[0] if len(v) == 1 else v} for v in values.tolist()]
+    true = None if labels is None else continuous(labels, f"{args.input} (target column)")
+    if true is not None:
+        for row, t in zip(rows, true.tolist(), strict=True):
+            row["true_value"] = t[0] if len(t) == 1 else t
+    if args.json:
+        print(json.dumps(rows, allow_nan=False))
+        return 0
+    for i, row in enumerate(rows):
+        shown = f", true {row['true_value']:.6g}" if "true_value" in row and len(true[0]) == 1 else ""
+        value = row["value"]
+        print(f"{i}: {value:.6g}{shown}" if isinstance(value, float) else f"{i}: {value}")
+    if true is not None:
+        scores = training.regression_scores(true, values)
+        print(f"R2 {scores['r2']:.4f}, RMSE {scores['rmse']:.4g} on {len(rows)} labelled rows")
     return 0
 
 
@@ -462,7 +529,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     from . import datasets, nn
     from .datasets.scaling import KINDS as SCALINGS
-    from .experiment import DEFAULT_LR, LOSSES, MAX_LR, OPTIMIZERS, Config
+    from .experiment import DEFAULT_LR, LOSSES, MAX_LR, OPTIMIZERS, TASKS, Config
     from .nn.layers import ACTIVATIONS
 
     defaults = {f.name: f.default for f in dataclasses.fields(Config)}  # one place for both
@@ -522,6 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("train", "train an MLP and write the model, history and plots", _cmd_train)
     data = p.add_argument_group("data")
     data_options(data)
+    data.add_argument(
+        "--task",
+        choices=TASKS,
+        default=defaults["task"],
+        help="classification (class labels) or regression (continuous targets: MSE, "
+        "identity output, standardized targets)",
+    )
     data.add_argument(
         "--val-split",
         type=_finite,

@@ -351,3 +351,9 @@ def histograms(named_arrays, path=None, title=None):
         ax.set_axis_off()
     fig.suptitle(title or "Parameter histograms")
     return _finish(fig, path)
+
+
+# Regression figures live in their own module; imported last, as they use the helpers above.
+from .fit_plots import curves, fitted_curve, predicted_vs_true  # noqa: E402
+
+__all__ += ["predicted_vs_true", "fitted_curve", "curves"]

@@ -18,8 +18,10 @@ _GENERATED = {"xor": xor, "moons": moons, "circles": circles, "spirals": spirals
 
 
 def available() -> list[str]:
-    """Names that ``load`` accepts (besides file paths)."""
-    return [*_OFFICIAL, "digits", *_GENERATED]
+    """Names that ``load`` (classification) or ``load_targets`` (regression) accept."""
+    from .targets import REGRESSION_SETS
+
+    return [*_OFFICIAL, "digits", *_GENERATED, *REGRESSION_SETS]
 
 
 def load(name_or_path, data_dir=None, download=False, seed=0, test_size=0.2, **options):
@@ -56,6 +58,13 @@ def load(name_or_path, data_dir=None, download=False, seed=0, test_size=0.2, **o
         return (
             _OFFICIAL[key](data_dir, split="train", download=download),
             _OFFICIAL[key](data_dir, split="test", download=download),
+        )
+    from .targets import REGRESSION_SETS
+
+    if key in REGRESSION_SETS:
+        raise ValueError(
+            f"{key} has continuous targets, not classes: train it with --task regression "
+            "(datasets.load_targets in Python)"
         )
     rng = np.random.default_rng(seed)
     if key in _GENERATED:

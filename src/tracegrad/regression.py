@@ -1,0 +1,99 @@
+"""What ``--task regression`` changes in a run: defaults, refusals, target scaling, scores, plots.
+
+A regression network has an identity output and learns standardized targets
+``(t - mean) / std`` with the mean squared error; the saved model ends in a
+``Denormalization`` layer that undoes the standardization, so every way of
+using it (``model(X)``, ``training.predict``, ``tracegrad predict``) answers
+in the targets' own units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from . import nn
+
+# The mean squared error's gradient is not bounded as softmax cross-entropy's is, and
+# its curvature grows with the hidden width: the (momentum) SGD steps that suit
+# classification diverge on 128 units. A fifth of them trains the defaults stably.
+SGD_FAMILY_LR_FACTOR = 0.2
+
+# Outputs that cannot reach standardized targets (bounded or non-negative) or that
+# tie the outputs together (softmax sums to one): a contradiction, refused.
+_ONLY_OUTPUT = "identity"
+
+
+def resolve(config, given: set):
+    """``config`` with regression's defaults; ``ConfigError`` for options that contradict it."""
+    from .experiment import ConfigError
+
+    if config.task != "regression":
+        return config
+    if config.loss == "cross_entropy":
+        if "loss" in given:
+            raise ConfigError(
+                "--loss cross_entropy compares class probabilities and --task regression has "
+                "no classes: use --loss mse (the default for regression) or quadratic"
+            )
+        config = replace(config, loss="mse")
+    if config.lr is None and config.optimizer in ("sgd", "momentum", "nesterov"):
+        from .experiment import DEFAULT_LR
+
+        config = replace(config, lr=DEFAULT_LR[config.optimizer] * SGD_FAMILY_LR_FACTOR)
+    if nn.layers.ACTIVATIONS.get(config.output) is not nn.layers.ACTIVATIONS[_ONLY_OUTPUT]:
+        raise ConfigError(
+            f"--output {config.output} bounds or ties together the outputs, and a regression "
+            "predicts any real value: use --output identity (the default)"
+        )
+    return config
+
+
+class TargetScaling:
+    """The training targets' mean and standard deviation (a constant column keeps std 1)."""
+
+    def __init__(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        self.mean = y.mean(axis=0)
+        std = y.std(axis=0)
+        self.std = np.where(std > 0, std, 1.0)
+
+    def transform(self, y):
+        return ((np.asarray(y, np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def layer(self) -> nn.Denormalization:
+        """The layer that maps the network's outputs back to the targets' units."""
+        return nn.Denormalization(self.mean.astype(np.float32), self.std.astype(np.float32))
+
+
+def metrics(saved, test, loss_value: float) -> dict:
+    """Test R², RMSE and MAE of the saved model (raw inputs in, target units out)."""
+    from . import training
+
+    scores = training.regression_scores(test.y, training.metrics.outputs(saved, test.X))
+    return {
+        "test_r2": scores["r2"],
+        "test_rmse": scores["rmse"],
+        "test_mae": scores["mae"],
+        "test_loss": float(loss_value),
+    }
+
+
+def plots(saved, history, train, test, out_dir) -> dict:
+    """Predicted-vs-true on the test part; for one input, the fitted curve over the data."""
+    from . import plots as p
+    from . import training
+
+    files = {}
+    if history.get("loss"):
+        files["learning_curves"] = p.learning_curves(history, out_dir / "learning_curves.png")
+    predicted = training.metrics.outputs(saved, test.X)
+    files["predicted_vs_true"] = p.predicted_vs_true(
+        test.y, predicted, out_dir / "predicted_vs_true.png", target_names=train.target_names
+    )
+    if train.n_features == 1 and train.n_outputs == 1:
+        files["fit"] = p.fitted_curve(
+            lambda x: training.metrics.outputs(saved, x), train.X, train.y, out_dir / "fit.png"
+        )
+    return files
