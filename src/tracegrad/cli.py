@@ -300,12 +300,58 @@ def _predict_values(args, model, X, labels) -> int:
         print(json.dumps(rows, allow_nan=False))
         return 0
     for i, row in enumerate(rows):
-        shown = f", true {row['true_value']:.6g}" if "true_value" in row and len(true[0]) == 1 else ""
-        value = row["value"]
+        value, truth = row["value"], row.get("true_value")
+        shown = f", true {truth:.6g}" if isinstance(truth, float) else ""
         print(f"{i}: {value:.6g}{shown}" if isinstance(value, float) else f"{i}: {value}")
     if true is not None:
         scores = training.regression_scores(true, values)
         print(f"R2 {scores['r2']:.4f}, RMSE {scores['rmse']:.4g} on {len(rows)} labelled rows")
+    return 0
+
+
+def _units(text):
+    """``1,2,4,8``: the hidden widths of the universal-approximation demo."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        units = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers joined by commas, e.g. 1,2,4,8, got {text!r}"
+        ) from None
+    if min(units) < 1 or max(units) > 4096:
+        raise argparse.ArgumentTypeError(f"every width must be between 1 and 4096, got {text!r}")
+    return units
+
+
+def _cmd_demo(args) -> int:
+    from .universal import universal_approximation
+
+    if args.example != "universal":
+        raise UsageError(f"unknown demo {args.example!r}; available: universal")
+    from pathlib import Path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    output = Path(args.output)  # checked before a minute of fitting, not after
+    suffixes = FigureCanvasBase.get_supported_filetypes()
+    if output.suffix.lstrip(".").lower() not in suffixes:
+        raise UsageError(
+            f"--output {args.output}: use a picture suffix, one of "
+            + ", ".join("." + s for s in sorted(suffixes))
+        )
+    if not output.resolve().parent.is_dir():
+        raise UsageError(f"--output {args.output}: the folder {output.parent} does not exist")
+    path, fits = universal_approximation(
+        args.units, args.output, seed=args.seed, iterations=args.iterations
+    )
+    result = {"output": str(path), "fits": [{"units": f.units, "mse": f.mse} for f in fits]}
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+        return 0
+    print("one hidden layer of tanh units fitted to a noisy sine (training MSE):")
+    for f in fits:
+        print(f"  {f.units:>5} unit{'s' if f.units > 1 else ' '}  MSE {f.mse:.5f}")
+    print(f"picture in {path}")
     return 0
 
 
@@ -453,6 +499,8 @@ _EXAMPLES = {
     "gradcheck": "examples:\n  tracegrad gradcheck --layers 4-5-3\n"
     "  tracegrad gradcheck --layers 64-32-10 --activation relu",
     "info": "examples:\n  tracegrad info runs/RUN/model.npz",
+    "demo": "examples:\n  tracegrad demo universal\n"
+    "  tracegrad demo universal --units 1,2,4,8,16,32 --output fits.png",
     "trace": "examples:\n  tracegrad trace mazur\n  tracegrad trace mazur --format json\n"
     "  tracegrad trace mazur --steps 10000",
 }
@@ -755,6 +803,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("info", "describe a saved model", _cmd_info)
     p.add_argument("model", help="run directory or model file")
     json_option(p.add_argument_group("output"))
+
+    p = command(
+        "demo", "the universal-approximation picture: 1, 2, 4, ... units fit a sine", _cmd_demo
+    )
+    p.add_argument("example", nargs="?", default="universal", help="demo (universal)")
+    p.add_argument(
+        "--units", type=_units, default=[1, 2, 4, 8, 16], metavar="N,N,...", help="hidden widths"
+    )
+    p.add_argument("--output", default="universal_approximation.png", help="picture file")
+    p.add_argument("--iterations", type=_at_least_one, default=1000, help="L-BFGS iterations")
+    p.add_argument("--seed", type=_non_negative, default=0, help="seed of data and starts")
+    json_option(p)
 
     p = command("trace", "print every number of a training step of a worked example", _cmd_trace)
     p.add_argument("example", nargs="?", default="mazur", help="worked example (mazur)")

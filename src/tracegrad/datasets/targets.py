@@ -32,7 +32,8 @@ class Targets:
         if len(self.y) != len(self.X):
             raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)}: they must match")
         self.name, self.description, self.columns = str(name), str(description), columns
-        names = target_names or [f"y{k}" if self.n_outputs > 1 else "y" for k in range(self.n_outputs)]
+        k = self.n_outputs
+        names = target_names or (["y"] if k == 1 else [f"y{j}" for j in range(k)])
         self.target_names = [str(n) for n in names]
 
     @property
@@ -101,8 +102,10 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def sine(n_samples: int = 200, noise: float = 0.1, *, rng=None, seed=None) -> Targets:
-    """``t = sin(x) + noise``: x uniform over [-π, π], Gaussian noise of std ``noise``.
+def sine(
+    n_samples: int = 200, noise: float = 0.1, frequency: float = 1.0, *, rng=None, seed=None
+) -> Targets:
+    """``t = sin(frequency x) + noise``: x uniform over [-π, π], Gaussian noise of std ``noise``.
 
     The one-input set of the universal-approximation picture: a network of one
     hidden layer fits it better the more units (basis functions) it has.
@@ -113,11 +116,11 @@ def sine(n_samples: int = 200, noise: float = 0.1, *, rng=None, seed=None) -> Ta
         raise ValueError(f"noise={noise} is negative: it is a standard deviation, use noise >= 0")
     rng = make_rng(rng, seed)
     x = rng.uniform(-np.pi, np.pi, size=(int(n_samples), 1))
-    t = np.sin(x) + noise * rng.standard_normal(x.shape)
+    t = np.sin(frequency * x) + noise * rng.standard_normal(x.shape)
     return Targets(
-        x, t, name="sine", target_names=["sin(x)"],
+        x, t, name="sine", target_names=["sin(x)" if frequency == 1 else f"sin({frequency:g}x)"],
         description=(
-            f"Sine: {n_samples} points x uniform over [-pi, pi], target sin(x) plus "
+            f"Sine: {n_samples} points x uniform over [-pi, pi], target sin({frequency:g}x) plus "
             f"Gaussian noise std {noise}. One input, one output."
         ),
     )  # fmt: skip
