@@ -13,12 +13,12 @@ import warnings
 
 import numpy as np
 import pytest
-from trust import Case, assert_absent, cli, last_json, run_case
 
 import tracegrad as tg
 from tracegrad import datasets, training
 from tracegrad.experiment import Config, load_data
 from tracegrad.regression import TargetScaling
+from trust import Case, assert_absent, cli, last_json, run_case
 
 
 def _write_regression_csv(path, n=400, noise=5.0):
@@ -161,7 +161,7 @@ REFUSALS = [
     Case("softmax output with regression", ["train", "--task", "regression", "--output",
          "softmax", "--dataset", "sine", "--out", "{tmp}/o"], 2, "--output identity", ["o"]),
     Case("a classification set", ["train", "--task", "regression", "--dataset", "digits",
-         "--out", "{tmp}/o"], 1, "drop --task regression", ["o"]),
+         "--out", "{tmp}/o"], 1, "classification data set", ["o"]),
     Case("the sine set as classes", ["train", "--dataset", "sine", "--out", "{tmp}/o"], 1,
          "--task regression", ["o"]),
     Case("text targets", ["train", "--task", "regression", "--dataset", "{tmp}/text.csv",
@@ -193,3 +193,34 @@ def test_universal_demo_fits_better_with_more_units(tmp_path):
     # 8 units reach the noise floor (noise std 0.1: MSE 0.01); one unit is a single step.
     assert mse[-1] < 0.015 and mse[0] > 10 * mse[-1], mse
     assert_absent(tmp_path, ["ua.png.tmp"])
+
+
+def test_denormalization_passes_gradients_as_torch_does():
+    from tracegrad.tensor import Tensor
+
+    rng = np.random.default_rng(0)
+    layer = tg.nn.Denormalization(rng.normal(size=2), rng.uniform(0.5, 2, size=2))
+    assert layer.parameters() == []
+    z = rng.normal(size=(3, 2))
+    result = tg.gradcheck(lambda t: tg.nn.Denormalization(layer.offset, layer.scale)(t), [z])
+    assert result.passed, result.summary()
+    torch = pytest.importorskip("torch")
+    zt = torch.tensor(z, requires_grad=True)
+    (zt * torch.tensor(layer.scale) + torch.tensor(layer.offset)).pow(2).sum().backward()
+    t = Tensor(z, requires_grad=True)
+    (layer(t) ** 2).sum().backward()
+    np.testing.assert_allclose(t.grad, zt.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, np.nan])
+def test_a_tampered_target_scale_is_refused_on_load(linear_run, tmp_path, value):
+    _, run, _ = linear_run
+    with np.load(run / "model.npz", allow_pickle=False) as f:
+        arrays = dict(f)
+    assert "buffers/2.scale" in arrays  # the saved Sequential's last layer
+    arrays["buffers/2.scale"] = np.full_like(arrays["buffers/2.scale"], value)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="buffer 2.scale"):
+        tg.load(tmp_path / "bad.npz")
+    proc = cli("predict", tmp_path / "bad.npz", tmp_path / "bad.npz")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr

@@ -144,8 +144,9 @@ def load_targets(name_or_path, seed=0, test_size=0.2, **options):
         data = REGRESSION_SETS[key](rng=rng, **options)
     elif key in available():
         raise ValueError(
-            f"{key} is a classification data set (its labels are classes): drop --task "
-            f"regression, or choose one of {', '.join(REGRESSION_SETS)} or a file"
+            f"{key} is a classification data set (its labels are classes): a regression "
+            f"needs continuous targets, e.g. {', '.join(REGRESSION_SETS)} or a file; or "
+            "train a classifier (without --task regression)"
         )
     else:
         path = Path(name_or_path).expanduser()
