@@ -100,6 +100,7 @@ def test_evaluate_scores_the_held_out_part_again(linear_run):
     _, test = datasets.load_targets(model.trained_on["source"], seed=0)
     report = training.evaluate(model, test.X, test.y)
     assert report["r2"] == pytest.approx(metrics["test_r2"], rel=1e-6)
+    assert last_json(cli("info", run, "--json").stdout)["task"] == "regression"
 
 
 def test_sine_fits_and_draws_its_curve(tmp_path):

@@ -417,6 +417,7 @@ def _cmd_gradcheck(args) -> int:
 
 
 def _cmd_info(args) -> int:
+    from . import training
     from .io import load_bundle
     from .nn import Normalization
 
@@ -429,6 +430,7 @@ def _cmd_info(args) -> int:
         "class_names": bundle.class_names,
         "trained_on": bundle.trained_on,
         "input_scaling": None if norm is None else norm.kind,
+        "task": "regression" if training.is_regression(model) else "classification",
         "metadata": bundle.metadata,
     }
     if args.json:
@@ -441,6 +443,8 @@ def _cmd_info(args) -> int:
     if bundle.class_names:
         print(f"classes: {', '.join(bundle.class_names)}")
     print(f"input scaling: {info['input_scaling']} (a layer of the model: it takes raw inputs)")
+    if training.is_regression(model):
+        print("regression: the last layer restores the targets' units (Denormalization)")
     if bundle.trained_on:
         t = bundle.trained_on
         label = f", label column {t['label_name']!r}" if t["label_name"] else ""
