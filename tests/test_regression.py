@@ -157,6 +157,8 @@ def test_python_run_records_the_task_and_resumes(tmp_path):
 REFUSALS = [
     Case("continuous labels under classification", ["train", "--dataset", "{tmp}/linear.csv",
          "--out", "{tmp}/o"], 1, "--task regression", ["o"]),
+    Case("whole-number targets under classification", ["train", "--dataset",
+         "{tmp}/counts.csv", "--out", "{tmp}/o"], 1, "--task regression", ["o"]),
     Case("cross entropy with regression", ["train", "--task", "regression", "--loss",
          "cross_entropy", "--dataset", "sine", "--out", "{tmp}/o"], 2, "--loss mse", ["o"]),
     Case("softmax output with regression", ["train", "--task", "regression", "--output",
@@ -177,6 +179,9 @@ REFUSALS = [
 @pytest.mark.parametrize("case", REFUSALS, ids=lambda c: c.id)
 def test_refusals_are_one_line_and_leave_nothing(case, tmp_path):
     _write_regression_csv(tmp_path / "linear.csv", n=60)
+    (tmp_path / "counts.csv").write_text(
+        "a,target\n" + "".join(f"{i},{3 * i}\n" for i in range(80))
+    )
     (tmp_path / "text.csv").write_text("a,b,target\n" + "1,2,big\n3,4,small\n" * 20)
     run_case(case, tmp_path)
 

@@ -266,6 +266,7 @@ def load_data(config: Config):
             f"{config.dataset} holds a single class ({only!r}): a classifier needs at least "
             "two; check the label column"
         )
+    _refuse_numeric_targets_as_classes(config.dataset, train)
     val = None
     if config.val_split > 0:
         train, val = datasets.train_test_split(train, config.val_split, seed=config.seed)
@@ -274,6 +275,17 @@ def load_data(config: Config):
     kind = config.scale or ("max" if train.X.max() > 16 and train.image_shape else "standard")
     scaler = datasets.Scaler(kind).fit(train.X)
     return train, val, test, scaler
+
+
+def _refuse_numeric_targets_as_classes(name, train) -> None:
+    """Whole-number targets (prices, counts) with a class for most samples are not classes."""
+    k, n = train.n_classes, train.n_samples
+    numeric = all(c.lstrip("-").isdigit() for c in train.class_names)
+    if numeric and k > 20 and k > n / 2:
+        raise ValueError(
+            f"{name} has {k} distinct numeric labels among {n} training samples: they look "
+            "like continuous targets; train with --task regression, or bin them into classes"
+        )
 
 
 @dataclass
