@@ -318,7 +318,10 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
 
     config.validate()
     given = settings.given_options(config)
-    config = regression.resolve(config, given)
+    try:  # regression's defaults, and the options that contradict it
+        config = regression.resolve(config, given, DEFAULT_LR)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if config.optimizer == "lbfgs":
         settings.check_lbfgs(config, given)
     checkpoint = None

@@ -1,7 +1,7 @@
 """Figures of regression fits: predicted against true values, and a fitted curve over its data.
 
-Kept apart from ``plots`` (classification and training figures) and re-exported
-there, so ``tracegrad.plots.predicted_vs_true`` is where a user looks for it.
+Kept apart from ``plots`` (classification and training figures), whose helpers
+they share: the same atomic writes, suffix checks and figure style.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ when ``path`` is given, writes it atomically and returns the path; with
 Importing this module selects matplotlib's non-interactive Agg backend, so
 figures render the same on a laptop, a server or in CI. The rest of tracegrad
 never imports matplotlib: ``import tracegrad`` stays fast, and this module is
-loaded only where a plot is asked for.
+loaded only where a plot is asked for. Regression figures (predicted against
+true values, fitted curves) are in ``tracegrad.fit_plots``, built on the helpers here.
 """
 
 from __future__ import annotations
@@ -351,9 +352,3 @@ def histograms(named_arrays, path=None, title=None):
         ax.set_axis_off()
     fig.suptitle(title or "Parameter histograms")
     return _finish(fig, path)
-
-
-# Regression figures live in their own module; imported last, as they use the helpers above.
-from .fit_plots import curves, fitted_curve, predicted_vs_true  # noqa: E402
-
-__all__ += ["predicted_vs_true", "fitted_curve", "curves"]

@@ -25,25 +25,25 @@ SGD_FAMILY_LR_FACTOR = 0.2
 _ONLY_OUTPUT = "identity"
 
 
-def resolve(config, given: set):
-    """``config`` with regression's defaults; ``ConfigError`` for options that contradict it."""
-    from .experiment import ConfigError
+def resolve(config, given: set, default_lr: dict):
+    """``config`` with regression's defaults; ``ValueError`` for options that contradict it.
 
+    ``given`` names the options the user chose, ``default_lr`` the learning rate of each
+    optimizer for classification (``experiment.DEFAULT_LR``).
+    """
     if config.task != "regression":
         return config
     if config.loss == "cross_entropy":
         if "loss" in given:
-            raise ConfigError(
+            raise ValueError(
                 "--loss cross_entropy compares class probabilities and --task regression has "
                 "no classes: use --loss mse (the default for regression) or quadratic"
             )
         config = replace(config, loss="mse")
     if config.lr is None and config.optimizer in ("sgd", "momentum", "nesterov"):
-        from .experiment import DEFAULT_LR
-
-        config = replace(config, lr=DEFAULT_LR[config.optimizer] * SGD_FAMILY_LR_FACTOR)
+        config = replace(config, lr=default_lr[config.optimizer] * SGD_FAMILY_LR_FACTOR)
     if nn.layers.ACTIVATIONS.get(config.output) is not nn.layers.ACTIVATIONS[_ONLY_OUTPUT]:
-        raise ConfigError(
+        raise ValueError(
             f"--output {config.output} bounds or ties together the outputs, and a regression "
             "predicts any real value: use --output identity (the default)"
         )
@@ -82,18 +82,18 @@ def metrics(saved, test, loss_value: float) -> dict:
 
 def plots(saved, history, train, test, out_dir) -> dict:
     """Predicted-vs-true on the test part; for one input, the fitted curve over the data."""
+    from . import fit_plots, training
     from . import plots as p
-    from . import training
 
     files = {}
     if history.get("loss"):
         files["learning_curves"] = p.learning_curves(history, out_dir / "learning_curves.png")
     predicted = training.metrics.outputs(saved, test.X)
-    files["predicted_vs_true"] = p.predicted_vs_true(
+    files["predicted_vs_true"] = fit_plots.predicted_vs_true(
         test.y, predicted, out_dir / "predicted_vs_true.png", target_names=train.target_names
     )
     if train.n_features == 1 and train.n_outputs == 1:
-        files["fit"] = p.fitted_curve(
+        files["fit"] = fit_plots.fitted_curve(
             lambda x: training.metrics.outputs(saved, x), train.X, train.y, out_dir / "fit.png"
         )
     return files

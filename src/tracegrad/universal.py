@@ -91,7 +91,7 @@ def _mse(model, X, y) -> float:
 
 def universal_approximation(units=DEFAULT_UNITS, path=None, **options):
     """Draw the fits of :func:`fit_widths` over the data; return ``(figure or path, fits)``."""
-    from .plots import curves
+    from .fit_plots import curves
 
     data, fits = fit_widths(units, **options)
     labelled = {f"{f.units} unit{'s' if f.units > 1 else ''} (MSE {f.mse:.4f})": f for f in fits}

@@ -14,10 +14,10 @@ from .download import DownloadError
 from .files import load_file
 from .generated import blobs, circles, moons, spirals, xor
 from .idx_sets import fashion_mnist, mnist
-from .registry import available, load
+from .registry import available, load, load_targets
 from .scaling import Scaler
 from .split import split_indices, train_test_split
-from .targets import Targets, load_targets, sine
+from .targets import Targets, sine
 
 __all__ = [
     "Batches",

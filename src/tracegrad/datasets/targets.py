@@ -2,8 +2,9 @@
 
 A classification ``Dataset`` holds class indices; a ``Targets`` set holds real
 numbers, one column per output, in the units of the file. ``load_targets`` is
-``datasets.load`` for ``--task regression``: the same names and files, the same
-seeded split (random, since there are no classes to stratify by).
+``datasets.load_targets`` (in ``registry``) is ``datasets.load`` for ``--task
+regression``: the same names and files, the same seeded split (random, since
+there are no classes to stratify by).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .base import _check_features, make_rng
 
 
@@ -129,36 +131,6 @@ def sine(
 REGRESSION_SETS = {"sine": sine}
 
 
-def load_targets(name_or_path, seed=0, test_size=0.2, **options):
-    """``(train, test)`` Targets for a regression set's name or a .npy/.npz/.csv file.
-
-    The split is random and seeded (``seed`` also seeds the generated sets),
-    with ``test_size`` a fraction in (0, 1) of the samples.
-    """
-    from . import files
-    from .registry import available
-
-    key = str(name_or_path).strip().lower().replace("_", "-")
-    rng = np.random.default_rng(seed)
-    if key in REGRESSION_SETS:
-        data = REGRESSION_SETS[key](rng=rng, **options)
-    elif key in available():
-        raise ValueError(
-            f"{key} is a classification data set (its labels are classes): a regression "
-            f"needs continuous targets, e.g. {', '.join(REGRESSION_SETS)} or a file; or "
-            "train a classifier (without --task regression)"
-        )
-    else:
-        path = Path(name_or_path).expanduser()
-        if not path.is_file():
-            raise ValueError(
-                f"unknown regression data set {str(name_or_path)!r}: choose one of "
-                f"{', '.join(REGRESSION_SETS)}, or give the path of a .npy, .npz or .csv file"
-            )
-        data = _read_file(path, files, **options)
-    return split(data, test_size, rng)
-
-
 def split(data: Targets, fraction: float, rng=None, *, seed=None):
     """A random, seeded ``(rest, held_out)`` split of ``data``; rows keep their order."""
     rng = make_rng(rng, seed)
@@ -173,7 +145,8 @@ def split(data: Targets, fraction: float, rng=None, *, seed=None):
     return data.take(np.sort(order[n_test:])), data.take(np.sort(order[:n_test]))
 
 
-def _read_file(path: Path, files, label_column=None) -> Targets:
+def read_file(path: Path, label_column=None) -> Targets:
+    """A .npy/.npz/.csv file's features and numeric targets (see ``files.load_file``)."""
     suffix = path.suffix.lower()
     if suffix not in files.SUFFIXES:
         raise ValueError(f"{path}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
