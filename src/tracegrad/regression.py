@@ -57,7 +57,8 @@ class TargetScaling:
         y = np.asarray(y, dtype=np.float64)
         self.mean = y.mean(axis=0)
         std = y.std(axis=0)
-        self.std = np.where(std > 0, std, 1.0)
+        # float32 keeps the layer's scale: a smaller one would be refused as subnormal.
+        self.std = np.where(std > np.finfo(np.float32).tiny, std, 1.0)
 
     def transform(self, y):
         return ((np.asarray(y, np.float64) - self.mean) / self.std).astype(np.float32)
