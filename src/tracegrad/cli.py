@@ -103,9 +103,13 @@ def _cmd_train(args) -> int:
         print(f"tracegrad: {exc}", file=sys.stderr)
         return 130
     m = result.metrics
+    if m.get("task") == "regression":
+        score = f"test R2 {m['test_r2']:.4f}, RMSE {m['test_rmse']:.4g}, MAE {m['test_mae']:.4g}"
+    else:
+        score = f"test accuracy {m['test_accuracy']:.4f}"
     if not args.json or not args.quiet:
         print(
-            f"test accuracy {m['test_accuracy']:.4f} ({m['n_test']} samples), "
+            f"{score} ({m['n_test']} samples), "
             f"trained in {m['train_seconds']:.1f} s; files in {result.out_dir}"
         )
     if args.json:
@@ -131,6 +135,8 @@ def _cmd_evaluate(args) -> int:
     if not name:
         raise UsageError("the model file does not record its training data: pass --dataset")
     seed = args.seed if args.seed is not None else int(config.get("seed", 0))
+    if training.is_regression(model):
+        return _evaluate_regression(args, model, name, seed)
     _, test = datasets.load(name, data_dir=args.data_dir, download=args.download, seed=seed)
     y = _model_labels(model, test, name)
     report = training.evaluate(model, test.X, y)
@@ -152,6 +158,28 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _evaluate_regression(args, model, name, seed) -> int:
+    from . import datasets, training
+
+    _, test = datasets.load_targets(name, seed=seed)
+    _check_columns(model, test, name)
+    out = training.metrics.outputs(model, test.X)
+    if out.shape[1] != test.n_outputs:
+        raise ValueError(
+            f"{name} has {test.n_outputs} target columns but the model predicts {out.shape[1]}"
+        )
+    result = {**training.regression_scores(test.y, out), "n": int(test.n_samples)}
+    result["dataset"] = str(name)
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+    else:
+        print(
+            f"R2 {result['r2']:.4f}, RMSE {result['rmse']:.4g}, MAE {result['mae']:.4g} "
+            f"on {result['n']} test samples of {name}"
+        )
+    return 0
+
+
 def _class_names(model) -> list[str]:
     from .layer_files import output_classes
 
@@ -164,8 +192,8 @@ def _trained_name(model) -> str:
     return str(trained.get("name") or config.get("dataset") or "unrecorded data")
 
 
-def _model_labels(model, data, name) -> np.ndarray:
-    """The data's labels as the model's class indices; refuse data the model was not made for."""
+def _check_columns(model, data, name) -> None:
+    """Refuse data whose features are not those the model was trained on."""
     from .layer_files import input_features
 
     n_in = input_features(model)
@@ -181,6 +209,11 @@ def _model_labels(model, data, name) -> np.ndarray:
             f"{name}'s feature columns are not those the model was trained on "
             f"({_trained_name(model)}): give the same columns in the same order"
         )
+
+
+def _model_labels(model, data, name) -> np.ndarray:
+    """The data's labels as the model's class indices; refuse data the model was not made for."""
+    _check_columns(model, data, name)
     classes = _class_names(model)
     present = [data.class_names[k] for k in np.unique(data.y)]
     unknown = [c for c in present if c not in classes]
@@ -216,7 +249,11 @@ def _cmd_predict(args) -> int:
         record = model.trained_on or {"name": recorded_dataset(model.metadata)}
         X, labels = read_input(args.input, n_features=n_in, trained_on=record), None
     else:  # the column rules of training, with the columns the model file records
-        X, labels = read_rows(args.input, n_in, model.trained_on)
+        X, labels = read_rows(
+            args.input, n_in, model.trained_on, classes=not training.is_regression(model)
+        )
+    if training.is_regression(model):
+        return _predict_values(args, model, X, labels)
     proba = training.predict_proba(model, X)  # one forward pass, raw rows: the model scales them
     bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))
     if bad.size:
@@ -252,6 +289,82 @@ def _cmd_predict(args) -> int:
     if labels is not None:
         hits = sum(row["class"] == row["true_class"] for row in rows)
         print(f"accuracy {hits / len(rows):.4f} on {len(rows)} labelled rows")
+    return 0
+
+
+def _predict_values(args, model, X, labels) -> int:
+    """A regression model's predictions, in the targets' units (its last layer restores them)."""
+    from . import training
+    from .datasets.targets import continuous
+
+    values = training.metrics.outputs(model, X)
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"the model's outputs for row {bad[0]} are not finite: its inputs are far outside "
+            "the range of the training data"
+        )
+    rows = [{"value": v[0] if len(v) == 1 else v} for v in values.tolist()]
+    true = None if labels is None else continuous(labels, f"{args.input} (target column)")
+    if true is not None:
+        for row, t in zip(rows, true.tolist(), strict=True):
+            row["true_value"] = t[0] if len(t) == 1 else t
+    if args.json:
+        print(json.dumps(rows, allow_nan=False))
+        return 0
+    for i, row in enumerate(rows):
+        value, truth = row["value"], row.get("true_value")
+        shown = f", true {truth:.6g}" if isinstance(truth, float) else ""
+        print(f"{i}: {value:.6g}{shown}" if isinstance(value, float) else f"{i}: {value}")
+    if true is not None:
+        scores = training.regression_scores(true, values)
+        print(f"R2 {scores['r2']:.4f}, RMSE {scores['rmse']:.4g} on {len(rows)} labelled rows")
+    return 0
+
+
+def _units(text):
+    """``1,2,4,8``: the hidden widths of the universal-approximation demo."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        units = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers joined by commas, e.g. 1,2,4,8, got {text!r}"
+        ) from None
+    if min(units) < 1 or max(units) > 4096:
+        raise argparse.ArgumentTypeError(f"every width must be between 1 and 4096, got {text!r}")
+    return units
+
+
+def _cmd_demo(args) -> int:
+    from .universal import universal_approximation
+
+    if args.example != "universal":
+        raise UsageError(f"unknown demo {args.example!r}; available: universal")
+    from pathlib import Path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    output = Path(args.output)  # checked before a minute of fitting, not after
+    suffixes = FigureCanvasBase.get_supported_filetypes()
+    if output.suffix.lstrip(".").lower() not in suffixes:
+        raise UsageError(
+            f"--output {args.output}: use a picture suffix, one of "
+            + ", ".join("." + s for s in sorted(suffixes))
+        )
+    if not output.resolve().parent.is_dir():
+        raise UsageError(f"--output {args.output}: the folder {output.parent} does not exist")
+    path, fits = universal_approximation(
+        args.units, args.output, seed=args.seed, iterations=args.iterations
+    )
+    result = {"output": str(path), "fits": [{"units": f.units, "mse": f.mse} for f in fits]}
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+        return 0
+    print("one hidden layer of tanh units fitted to a noisy sine (training MSE):")
+    for f in fits:
+        print(f"  {f.units:>5} unit{'s' if f.units > 1 else ' '}  MSE {f.mse:.5f}")
+    print(f"picture in {path}")
     return 0
 
 
@@ -317,6 +430,7 @@ def _cmd_gradcheck(args) -> int:
 
 
 def _cmd_info(args) -> int:
+    from . import training
     from .io import load_bundle
     from .nn import Normalization
 
@@ -329,6 +443,7 @@ def _cmd_info(args) -> int:
         "class_names": bundle.class_names,
         "trained_on": bundle.trained_on,
         "input_scaling": None if norm is None else norm.kind,
+        "task": "regression" if training.is_regression(model) else "classification",
         "metadata": bundle.metadata,
     }
     if args.json:
@@ -341,6 +456,8 @@ def _cmd_info(args) -> int:
     if bundle.class_names:
         print(f"classes: {', '.join(bundle.class_names)}")
     print(f"input scaling: {info['input_scaling']} (a layer of the model: it takes raw inputs)")
+    if training.is_regression(model):
+        print("regression: the last layer restores the targets' units (Denormalization)")
     if bundle.trained_on:
         t = bundle.trained_on
         label = f", label column {t['label_name']!r}" if t["label_name"] else ""
@@ -399,6 +516,8 @@ _EXAMPLES = {
     "gradcheck": "examples:\n  tracegrad gradcheck --layers 4-5-3\n"
     "  tracegrad gradcheck --layers 64-32-10 --activation relu",
     "info": "examples:\n  tracegrad info runs/RUN/model.npz",
+    "demo": "examples:\n  tracegrad demo universal\n"
+    "  tracegrad demo universal --units 1,2,4,8,16,32 --output fits.png",
     "trace": "examples:\n  tracegrad trace mazur\n  tracegrad trace mazur --format json\n"
     "  tracegrad trace mazur --steps 10000\n"
     "  tracegrad trace mazur --format html --output mazur.html",
@@ -496,7 +615,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     from . import datasets, nn
     from .datasets.scaling import KINDS as SCALINGS
-    from .experiment import DEFAULT_LR, LOSSES, MAX_LR, OPTIMIZERS, Config
+    from .experiment import DEFAULT_LR, LOSSES, MAX_LR, OPTIMIZERS, TASKS, Config
     from .nn.layers import ACTIVATIONS
 
     defaults = {f.name: f.default for f in dataclasses.fields(Config)}  # one place for both
@@ -556,6 +675,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("train", "train an MLP and write the model, history and plots", _cmd_train)
     data = p.add_argument_group("data")
     data_options(data)
+    data.add_argument(
+        "--task",
+        choices=TASKS,
+        default=defaults["task"],
+        help="classification (class labels) or regression (continuous targets: MSE, "
+        "identity output, standardized targets)",
+    )
     data.add_argument(
         "--val-split",
         type=_finite,
@@ -715,6 +841,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("info", "describe a saved model", _cmd_info)
     p.add_argument("model", help="run directory or model file")
     json_option(p.add_argument_group("output"))
+
+    p = command(
+        "demo", "the universal-approximation picture: 1, 2, 4, ... units fit a sine", _cmd_demo
+    )
+    p.add_argument("example", nargs="?", default="universal", help="demo (universal)")
+    p.add_argument(
+        "--units", type=_units, default=[1, 2, 4, 8, 16], metavar="N,N,...", help="hidden widths"
+    )
+    p.add_argument("--output", default="universal_approximation.png", help="picture file")
+    p.add_argument("--iterations", type=_at_least_one, default=1000, help="L-BFGS iterations")
+    p.add_argument("--seed", type=_non_negative, default=0, help="seed of data and starts")
+    json_option(p)
 
     p = command("trace", "print every number of a training step of a worked example", _cmd_trace)
     p.add_argument("example", nargs="?", default="mazur", help="worked example (mazur)")

@@ -23,6 +23,7 @@ MAX_LR = 1e4
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs")
 LOSSES = ("cross_entropy", "mse", "quadratic")
+TASKS = ("classification", "regression")  # regression: see tracegrad.regression
 DEFAULT_LR = {
     "sgd": 0.1,
     "momentum": 0.05,
@@ -51,6 +52,7 @@ class Config:
     """
 
     dataset: str = "digits"
+    task: str = "classification"
     data_dir: str | None = None
     download: bool = False
     layers: str | None = None
@@ -107,6 +109,10 @@ class Config:
                 f"unknown --optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}",
             ),
             (
+                self.task in TASKS,
+                f"unknown --task {self.task!r}; choose one of {', '.join(TASKS)}",
+            ),
+            (
                 self.loss in LOSSES,
                 f"unknown --loss {self.loss!r}; choose one of {', '.join(LOSSES)}",
             ),
@@ -130,9 +136,18 @@ class Config:
                 raise ConfigError(f"--init: {exc}") from None
 
 
-def make_loss(name: str, n_classes: int):
+def make_loss(name: str, n_classes: int, task: str = "classification"):
     """A ``loss(output, labels)`` for integer labels; mse/quadratic compare with one-hot rows
-    (``compile.label_loss``: the eager sum when called, and readable by the compiled step)."""
+    (``compile.label_loss``: the eager sum when called, and readable by the compiled step).
+
+    For ``task="regression"`` the targets are real-valued rows, compared as they are.
+    """
+    if task == "regression":
+        if name == "mse":
+            return losses.mse
+        if name == "quadratic":  # Nielsen's C = 1/(2n) Σ ‖y − a‖² (runs eagerly)
+            return lambda out, t: 0.5 * losses.mse(out, t, "sum") / len(t)
+        raise ValueError(f"--loss {name} does not fit --task regression: use mse or quadratic")
     if name == "cross_entropy":
         return losses.cross_entropy
     if name in ("mse", "quadratic"):  # quadratic is Nielsen's C = 1/(2n) Σ ‖y − a‖²
@@ -157,7 +172,16 @@ def make_optimizer(name: str, params, lr: float, momentum: float = 0.9):
 
 
 def load_data(config: Config):
-    """(train, val or None, test) Datasets and a Scaler fitted on the training part only."""
+    """(train, val or None, test) Datasets and a Scaler fitted on the training part only.
+
+    For ``task="regression"`` they are ``datasets.Targets`` (continuous targets).
+    """
+    if config.task == "regression":
+        train, test = datasets.load_targets(config.dataset, seed=config.seed)
+        val = None
+        if config.val_split > 0:
+            train, val = datasets.targets.split(train, config.val_split, seed=config.seed)
+        return train, val, test, datasets.Scaler(config.scale or "standard").fit(train.X)
     train, test = datasets.load(
         config.dataset, data_dir=config.data_dir, download=config.download, seed=config.seed
     )
@@ -168,6 +192,7 @@ def load_data(config: Config):
             f"{config.dataset} holds a single class ({only!r}): a classifier needs at least "
             "two; check the label column"
         )
+    _refuse_numeric_targets_as_classes(config.dataset, train)
     val = None
     if config.val_split > 0:
         train, val = datasets.train_test_split(train, config.val_split, seed=config.seed)
@@ -176,6 +201,17 @@ def load_data(config: Config):
     kind = config.scale or ("max" if train.X.max() > 16 and train.image_shape else "standard")
     scaler = datasets.Scaler(kind).fit(train.X)
     return train, val, test, scaler
+
+
+def _refuse_numeric_targets_as_classes(name, train) -> None:
+    """Whole-number targets (prices, counts) with a class for most samples are not classes."""
+    k, n = train.n_classes, train.n_samples
+    numeric = all(c.lstrip("-").isdigit() for c in train.class_names)
+    if numeric and k > 20 and k > n / 2:
+        raise ValueError(
+            f"{name} has {k} distinct numeric labels among {n} training samples: they look "
+            "like continuous targets; train with --task regression, or bin them into classes"
+        )
 
 
 @dataclass
@@ -202,11 +238,16 @@ def run(config: Config, callbacks=(), progress=True) -> RunResult:
     (see ``run_settings``), and the run continues in its own folder unless ``out`` is given.
     Ctrl-C raises :class:`RunInterrupted`, whose message is the command that resumes.
     """
+    from . import regression
     from . import run_settings as settings
     from .rundir import RunFolder, RunFolderError
 
     config.validate()
     given = settings.given_options(config)
+    try:  # regression's defaults, and the options that contradict it
+        config = regression.resolve(config, given, DEFAULT_LR)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if config.optimizer == "lbfgs":
         settings.check_lbfgs(config, given)
     checkpoint = None
@@ -246,10 +287,12 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
     from . import run_settings as settings
 
     train, val, test, scaler = load_data(config)
+    regression = config.task == "regression"
+    n_outputs = train.n_outputs if regression else train.n_classes
     sizes = parse_layers(
         config.layers,
         train.n_features,
-        train.n_classes,
+        n_outputs,
         default=(128,) if train.n_features > 2 else (32, 32),
     )
     data = settings.fingerprint(train, val)
@@ -267,7 +310,14 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
         rng=rng,
         dropout=config.dropout,
     )
-    base_loss = make_loss(config.loss, train.n_classes)
+    base_loss = make_loss(config.loss, train.n_classes if not regression else 0, config.task)
+    y_train, y_val, y_test = train.y, val.y if val is not None else None, test.y
+    if regression:  # the network learns standardized targets; the saved model undoes it
+        from .regression import TargetScaling
+
+        target = TargetScaling(train.y)
+        y_train, y_test = target.transform(y_train), target.transform(y_test)
+        y_val = target.transform(y_val) if val is not None else None
     m = train.n_samples
     loss = base_loss
     if config.l2 > 0:  # the notes' λ/(2m)·Σ‖W‖², m = the number of training examples
@@ -287,8 +337,8 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
         hist = training.fit_lbfgs(
             model,
             loss,
-            (X_train, train.y),
-            val=(X_val, val.y) if val is not None else None,
+            (X_train, y_train),
+            val=(X_val, y_val) if val is not None else None,
             iterations=config.epochs,
             callbacks=cbs,
         )
@@ -311,8 +361,8 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
             model,
             loss,
             optimizer,
-            (X_train, train.y),
-            val=(X_val, val.y) if val is not None else None,
+            (X_train, y_train),
+            val=(X_val, y_val) if val is not None else None,
             epochs=config.epochs,
             batch_size=config.batch_size,
             callbacks=cbs,
@@ -326,10 +376,20 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
             )
     history = hist.as_dict()
     train_seconds = time.perf_counter() - started
-    report = training.evaluate(model, X_test, test.y, loss=base_loss)
+    report = training.evaluate(model, X_test, y_test, loss=base_loss)
+    # The scaler is the saved model's first layer: loaded, it takes raw inputs on every path;
+    # a regression model's last layer gives its outputs in the targets' units.
+    saved = nn.Sequential(nn.Normalization.from_scaler(scaler), model)
+    if regression:
+        from . import regression as task
+
+        saved = nn.Sequential(*saved.layers, target.layer())
+        scores = task.metrics(saved, test, report["loss"])
+    else:
+        scores = {"test_accuracy": float(report["accuracy"]), "test_loss": float(report["loss"])}
     metrics = {
-        "test_accuracy": float(report["accuracy"]),
-        "test_loss": float(report["loss"]),
+        "task": config.task,
+        **scores,
         "train_seconds": round(train_seconds, 3),
         "epochs_run": len(history.get("loss", [])),
         "layers": "-".join(map(str, sizes)),
@@ -338,16 +398,18 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
         "n_test": int(test.n_samples),
     }
     files["model"] = out_dir / "model.npz"
-    # The scaler is the saved model's first layer: loaded, it takes raw inputs on every path.
-    saved = nn.Sequential(nn.Normalization.from_scaler(scaler), model)
     io.save(
         saved,
         files["model"],
-        class_names=list(train.class_names),
+        class_names=None if regression else list(train.class_names),
         trained_on=io.describe_data(train, source=_data_source(config.dataset)),
         metadata={"metrics": metrics, "config": _jsonable(asdict(config))},
     )
-    if config.plots:  # matplotlib is a good part of a short run's time: --no-plots skips it
+    if config.plots and regression:
+        from . import regression as task
+
+        files.update(task.plots(saved, history, train, test, out_dir))
+    elif config.plots:  # matplotlib is a good part of a short run's time: --no-plots skips it
         files.update(_plots(model, history, report, train, X_train, scaler, out_dir))
     with atomic_write(out_dir / "metrics.json", "w", encoding="utf-8") as f:
         f.write(json.dumps(metrics, indent=2) + "\n")

@@ -27,7 +27,7 @@ def read_input(path, n_features: int, pixel_max: float | None = None, trained_on
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
-def read_rows(path, n_features: int, trained_on=None):
+def read_rows(path, n_features: int, trained_on=None, classes: bool = True):
     """Features and (if the file has one) the label of each row of a .npy or .csv file.
 
     The columns are read by the rules ``train`` used, with what the model file
@@ -49,6 +49,7 @@ def read_rows(path, n_features: int, trained_on=None):
     labels : list of str or None
         Each row's label as a class name (numbers written as training writes
         them: "3", never "3.0"), or None when the file has no label column.
+        With ``classes=False`` (a regression model's targets) the labels as written.
     """
     path = Path(path)
     _check_exists(path)
@@ -64,7 +65,9 @@ def read_rows(path, n_features: int, trained_on=None):
         raise ValueError(f"{path.name} has no rows to predict")
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{path.name} contains NaN or infinite values; clean or impute them")
-    if labels is not None:
+    if labels is not None and not classes:
+        labels = [str(v) for v in np.asarray(labels).reshape(-1)]
+    elif labels is not None:
         from .datasets.files import encode_labels
 
         y, names = encode_labels(labels, f"{path.name} (label column)")

@@ -14,7 +14,7 @@ import numpy as np
 
 from .nn.layers import ACTIVATIONS, MLP, Dropout, LeakyReLU, Linear, LogSoftmax, Softmax
 from .nn.module import Module, Sequential
-from .nn.preprocessing import Normalization
+from .nn.preprocessing import Denormalization, Normalization
 
 INT, NUMBER, BOOL, STR = (int,), (int, float), (bool,), (str,)
 
@@ -27,6 +27,8 @@ LAYERS = {
     "LogSoftmax": (LogSoftmax, {"axis": INT}),
     "Dropout": (Dropout, {"p": NUMBER}),
     "Normalization": (Normalization, {"n_features": INT, "kind": STR}),
+    # A regression model's last layer: its outputs back in the targets' units.
+    "Denormalization": (Denormalization, {"n_features": INT, "kind": STR}),
 }
 CONTAINERS = ("MLP", "Sequential")
 
@@ -110,20 +112,20 @@ def build(description, dtype=np.float32, buffers=None, prefix: str = "") -> Modu
         args[name] = value
     if kind == "Linear":
         return Linear(**args, init="zeros", dtype=dtype)
-    if kind == "Normalization":
-        return _normalization(args, buffers, prefix)
+    if kind in ("Normalization", "Denormalization"):
+        return _affine(cls, args, buffers, prefix)
     return cls(**args)
 
 
-def _normalization(args: dict, buffers, prefix: str) -> Normalization:
+def _affine(cls, args: dict, buffers, prefix: str):
     n = args["n_features"]
-    check(n >= 1, "Normalization n_features must be positive")
+    check(n >= 1, f"{cls.__name__} n_features must be positive")
     if buffers is None:
-        return Normalization(np.zeros(n, np.float32), np.ones(n, np.float32), args["kind"])
+        return cls(np.zeros(n, np.float32), np.ones(n, np.float32), args["kind"])
     arrays = {}
-    for name in Normalization.buffer_names:
+    for name in cls.buffer_names:
         key = prefix + name
-        check(key in buffers, f"the buffer {key!r} of a Normalization layer is missing")
+        check(key in buffers, f"the buffer {key!r} of a {cls.__name__} layer is missing")
         value = buffers.pop(key)
         check(
             value.shape == (n,) and value.dtype.name in ("float16", "float32", "float64"),
@@ -131,7 +133,7 @@ def _normalization(args: dict, buffers, prefix: str) -> Normalization:
         )
         arrays[name] = value
     try:
-        return Normalization(arrays["offset"], arrays["scale"], args["kind"])
+        return cls(arrays["offset"], arrays["scale"], args["kind"])
     except ValueError as err:  # name the field: "buffer 0.scale: ... feature 3 is 0.0"
         field = prefix + ("offset" if str(err).startswith("Normalization offset") else "scale")
         raise ValueError(f"buffer {field}: {err}") from None

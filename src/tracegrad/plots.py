@@ -7,7 +7,8 @@ when ``path`` is given, writes it atomically and returns the path; with
 Importing this module selects matplotlib's non-interactive Agg backend, so
 figures render the same on a laptop, a server or in CI. The rest of tracegrad
 never imports matplotlib: ``import tracegrad`` stays fast, and this module is
-loaded only where a plot is asked for.
+loaded only where a plot is asked for. Regression figures (predicted against
+true values, fitted curves) are in ``tracegrad.fit_plots``, built on the helpers here.
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ from .download import DownloadError
 from .files import load_file
 from .generated import blobs, circles, moons, spirals, xor
 from .idx_sets import fashion_mnist, mnist
-from .registry import available, load
+from .registry import available, load, load_targets
 from .scaling import Scaler
 from .split import split_indices, train_test_split
+from .targets import Targets, sine
 
 __all__ = [
     "Batches",
@@ -25,6 +26,7 @@ __all__ = [
     "DatasetNotFoundError",
     "DownloadError",
     "Scaler",
+    "Targets",
     "available",
     "blobs",
     "circles",
@@ -32,8 +34,10 @@ __all__ = [
     "fashion_mnist",
     "load",
     "load_file",
+    "load_targets",
     "mnist",
     "moons",
+    "sine",
     "spirals",
     "split_indices",
     "train_test_split",

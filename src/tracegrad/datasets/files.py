@@ -98,7 +98,8 @@ def encode_labels(values, source: str = "labels"):
             bad = values[~whole][0]
             raise ValueError(
                 f"{source} holds the non-integer label {bad}: classification needs class "
-                "labels (whole numbers or text); pick the right label_column or bin the values"
+                "labels; for continuous targets train with --task regression, else pick "
+                "the right label column"
             )
         # From 2**(mantissa bits + 1) on, a float cannot hold every integer: 2**53 + 1 is
         # stored as 2**53, so even 2**53 itself may be a rounded label.
@@ -132,7 +133,8 @@ def _encode_text(text: np.ndarray, source: str):
         if value is _NOT_WHOLE:
             raise ValueError(
                 f"{source} holds the non-integer label {name}: classification needs class "
-                "labels (whole numbers or text); pick the right label_column or bin the values"
+                "labels; for continuous targets train with --task regression, else pick "
+                "the right label column"
             )
         if value is _TOO_BIG:
             raise ValueError(f"{source} holds the label {name[:40]}, too large to be a class")

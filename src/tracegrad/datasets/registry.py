@@ -11,6 +11,7 @@ from .files import SUFFIXES, load_file
 from .generated import blobs, circles, moons, spirals, xor
 from .idx_sets import fashion_mnist, mnist
 from .split import train_test_split
+from .targets import REGRESSION_SETS, read_file, split
 
 # Sets with an official train/test split, and sets split here.
 _OFFICIAL = {"mnist": mnist, "fashion-mnist": fashion_mnist}
@@ -18,8 +19,8 @@ _GENERATED = {"xor": xor, "moons": moons, "circles": circles, "spirals": spirals
 
 
 def available() -> list[str]:
-    """Names that ``load`` accepts (besides file paths)."""
-    return [*_OFFICIAL, "digits", *_GENERATED]
+    """Names that ``load`` (classification) or ``load_targets`` (regression) accept."""
+    return [*_OFFICIAL, "digits", *_GENERATED, *REGRESSION_SETS]
 
 
 def load(name_or_path, data_dir=None, download=False, seed=0, test_size=0.2, **options):
@@ -57,6 +58,11 @@ def load(name_or_path, data_dir=None, download=False, seed=0, test_size=0.2, **o
             _OFFICIAL[key](data_dir, split="train", download=download),
             _OFFICIAL[key](data_dir, split="test", download=download),
         )
+    if key in REGRESSION_SETS:
+        raise ValueError(
+            f"{key} has continuous targets, not classes: train it with --task regression "
+            "(datasets.load_targets in Python)"
+        )
     rng = np.random.default_rng(seed)
     if key in _GENERATED:
         return train_test_split(_GENERATED[key](rng=rng, **options), test_size, rng)
@@ -68,3 +74,30 @@ def load(name_or_path, data_dir=None, download=False, seed=0, test_size=0.2, **o
         f"unknown data set {str(name_or_path)!r}{missing}: choose one of "
         f"{', '.join(available())}, or give the path of a {', '.join(SUFFIXES)} file"
     )
+
+
+def load_targets(name_or_path, seed=0, test_size=0.2, **options):
+    """``(train, test)`` Targets for a regression set's name or a .npy/.npz/.csv file.
+
+    The split is random and seeded (``seed`` also seeds the generated sets),
+    with ``test_size`` a fraction in (0, 1) of the samples.
+    """
+    key = str(name_or_path).strip().lower().replace("_", "-")
+    rng = np.random.default_rng(seed)
+    if key in REGRESSION_SETS:
+        data = REGRESSION_SETS[key](rng=rng, **options)
+    elif key in available():
+        raise ValueError(
+            f"{key} is a classification data set (its labels are classes): a regression "
+            f"needs continuous targets, e.g. {', '.join(REGRESSION_SETS)} or a file; or "
+            "train a classifier (without --task regression)"
+        )
+    else:
+        path = Path(name_or_path).expanduser()
+        if not path.is_file():
+            raise ValueError(
+                f"unknown regression data set {str(name_or_path)!r}: choose one of "
+                f"{', '.join(REGRESSION_SETS)}, or give the path of a .npy, .npz or .csv file"
+            )
+        data = read_file(path, **options)
+    return split(data, test_size, rng)

@@ -16,7 +16,7 @@ from .layers import (
     activation,
 )
 from .module import Module, Parameter, Sequential
-from .preprocessing import Normalization
+from .preprocessing import Denormalization, Normalization
 from .utils import parameters_to_vector, vector_to_parameters
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LogSoftmax",
     "Identity",
     "Dropout",
+    "Denormalization",
     "Normalization",
     "MLP",
     "activation",

@@ -100,3 +100,50 @@ def check_affine(offset: np.ndarray, scale: np.ndarray) -> None:
             f"Normalization scale of feature {bad[0]} is {scale[bad[0]]}: scales must be "
             "positive (a constant feature has scale 1)"
         )
+
+
+class Denormalization(Module):
+    """``z * scale + offset`` per output: the inverse of a target standardization.
+
+    A regression network is trained on standardized targets ``(t - mean) / std``
+    (its outputs start near the right size whatever the units); this layer, the
+    last of the saved model, maps its outputs back, so ``model(X_raw)``,
+    ``training.predict`` and the CLI answer in the targets' own units.
+
+    Parameters
+    ----------
+    offset, scale : array_like, shape (n_outputs,)
+        The training targets' mean and standard deviation: finite, ``scale`` positive.
+    kind : str
+        How they were fitted (``"standard"``), kept for ``repr`` and ``tracegrad info``.
+    """
+
+    buffer_names = ("offset", "scale")
+
+    def __init__(self, offset, scale, kind: str = "standard"):
+        offset = np.array(offset, copy=True).reshape(-1)
+        scale = np.array(scale, copy=True).reshape(-1)
+        if offset.dtype.kind != "f":
+            offset = offset.astype(np.float32)
+        scale = scale.astype(offset.dtype)
+        check_affine(offset, scale)
+        self.kind = str(kind)
+        self.offset, self.scale = offset, scale
+
+    @property
+    def n_features(self) -> int:
+        return len(self.scale)
+
+    def forward(self, z):
+        if not isinstance(z, Tensor):
+            z = Tensor(z, dtype=self.offset.dtype)
+        if z.ndim == 0 or z.shape[-1] != self.n_features:
+            raise ValueError(
+                f"Denormalization expects {self.n_features} outputs on the last axis, got "
+                f"shape {z.shape}: it follows a network with that many outputs"
+            )
+        offset, scale = self.offset.astype(z.dtype), self.scale.astype(z.dtype)
+        return ops.add(ops.mul(z, scale), offset)
+
+    def extra_repr(self) -> str:
+        return f"{self.n_features}, kind={self.kind!r}"

@@ -12,7 +12,14 @@ from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_check
 from .csv_logger import CSVLogger
 from .early_stopping import EarlyStopping
 from .lr_scheduler import LearningRateScheduler
-from .metrics import confusion_matrix, evaluate, predict, predict_proba
+from .metrics import (
+    confusion_matrix,
+    evaluate,
+    is_regression,
+    predict,
+    predict_proba,
+    regression_scores,
+)
 from .non_finite import TerminateOnNonFinite
 from .progress import ProgressBar
 from .quasi_newton import IterationProgress, fit_lbfgs
@@ -26,6 +33,8 @@ __all__ = [
     "predict",
     "predict_proba",
     "confusion_matrix",
+    "is_regression",
+    "regression_scores",
     "Callback",
     "History",
     "ProgressBar",

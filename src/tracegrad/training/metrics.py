@@ -11,6 +11,7 @@ import numpy as np
 from ..datasets import Dataset
 from ..nn.layers import LogSoftmax, Sigmoid, Softmax
 from ..nn.module import Sequential
+from ..nn.preprocessing import Denormalization
 from ..tensor import Tensor, no_grad
 
 
@@ -72,6 +73,35 @@ def outputs(model, X, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate(chunks)
 
 
+def is_regression(model) -> bool:
+    """Whether ``model`` predicts values: its last layer maps outputs back to target units."""
+    last = model
+    while isinstance(last, Sequential) and len(last):
+        last = last.layers[-1]
+    return isinstance(last, Denormalization)
+
+
+def regression_scores(y_true, y_pred) -> dict:
+    """``r2`` (1 - SS_res / SS_tot, averaged over outputs, as scikit-learn), ``rmse``, ``mae``.
+
+    Computed in float64 in the targets' units. A constant target column has no
+    variance to explain: its R² is 1 for a perfect fit and 0 otherwise (scikit-learn's rule).
+    """
+    t = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    p = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    if t.shape != p.shape:
+        raise ValueError(f"targets of shape {t.shape} but predictions of shape {p.shape}")
+    residual = ((t - p) ** 2).sum(axis=0)
+    total = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1 - residual / total, np.where(residual == 0, 1.0, 0.0))
+    return {
+        "r2": float(r2.mean()),
+        "rmse": float(np.sqrt(((t - p) ** 2).mean())),
+        "mae": float(np.abs(t - p).mean()),
+    }
+
+
 def to_probabilities(model, out: np.ndarray) -> np.ndarray:
     """Turn outputs into probabilities: softmax of logits, or sigmoid of a single logit column."""
     kind = output_kind(model)
@@ -94,11 +124,17 @@ def to_classes(model, out: np.ndarray) -> np.ndarray:
 
 def predict_proba(model, X, batch_size: int = 1024) -> np.ndarray:
     """Class probabilities for each row of ``X``, shape (n, K), or (n, 1) for one output."""
+    if is_regression(model):
+        raise ValueError("a regression model predicts values, not probabilities: use predict")
     return to_probabilities(model, outputs(model, X, batch_size))
 
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
-    """The predicted class index of each row of ``X`` (int64)."""
+    """The predicted class index of each row of ``X`` (int64); for a regression model
+    (see :func:`is_regression`) the predicted values, shape (n,) or (n, outputs)."""
+    if is_regression(model):
+        out = outputs(model, X, batch_size)
+        return out[:, 0] if out.shape[1] == 1 else out
     return to_classes(model, outputs(model, X, batch_size))
 
 
@@ -139,6 +175,8 @@ def evaluate(model, X, y=None, loss=None, batch_size: int = 1024) -> dict:
         and for class targets ``accuracy``, ``confusion_matrix`` (K x K, rows
         true class, columns predicted), per-class ``precision`` and ``recall``
         (arrays of length K; 0 for a class never predicted or never present).
+        For a regression model (see :func:`is_regression`), or continuous
+        targets, :func:`regression_scores` instead: ``r2``, ``rmse``, ``mae``.
     """
     X, y = as_xy(X, y)
     out = outputs(model, X, batch_size)
@@ -147,6 +185,9 @@ def evaluate(model, X, y=None, loss=None, batch_size: int = 1024) -> dict:
         with no_grad():
             result["loss"] = float(loss(Tensor(out), y).item())
     kind = target_kind(y)
+    if is_regression(model) or (kind is None and np.size(out) == np.size(y)):
+        result.update(regression_scores(y, out))
+        return result
     if kind is None:
         return result
     true, predicted = true_classes(y, kind), to_classes(model, out)
