@@ -366,34 +366,12 @@ def test_the_torch_code_keeps_the_dtype_and_the_sigmoid_hint(tmp_path, monkeypat
     np.testing.assert_allclose(proba, training.predict_proba(model, X), atol=atol, rtol=0)
 
 
-class _Denormalization(Module):
-    """Stand-in for nn.Denormalization (issue 11 part 2, branch h-regress) until it is merged:
-    ``z * scale + offset``, registered as model files register it."""
-
-    buffer_names = ("offset", "scale")
-
-    def __init__(self, offset, scale, kind="standard"):
-        self.offset, self.scale, self.kind = np.asarray(offset), np.asarray(scale), kind
-
-    @property
-    def n_features(self):
-        return len(self.scale)
-
-    def forward(self, z):
-        return z * self.scale.astype(z.dtype) + self.offset.astype(z.dtype)
-
-
-_Denormalization.__name__ = "Denormalization"
-
-
 @pytest.fixture
-def regressor(monkeypatch):
-    cls = getattr(tg.nn, "Denormalization", None)
-    if cls is None:
-        cls = _Denormalization
-        monkeypatch.setitem(LAYERS, "Denormalization", (cls, {"n_features": (int,)}))
+def regressor():
+    """A regression model as ``train --task regression`` saves it: the targets' scaling last."""
     rng = np.random.default_rng(3)
-    head = cls(rng.normal(50, 10, 2).astype(np.float32), rng.uniform(1, 9, 2).astype(np.float32))
+    offset = rng.normal(50, 10, 2).astype(np.float32)
+    head = tg.nn.Denormalization(offset, rng.uniform(1, 9, 2).astype(np.float32))
     return Sequential(_model("tanh", "identity", 2), head).eval()
 
 
@@ -427,3 +405,19 @@ def test_tg_export_is_the_package_and_the_function(tmp_path):
     assert tg.export.ExportError is ExportError  # the package's names stay reachable
     path = tg.export(_model(), tmp_path / "m.onnx")  # ... and calling it exports
     assert onnx.load(path).graph.output[0].name == "probabilities"
+
+
+def test_cli_onnx_of_a_regression_run_answers_in_the_targets_units(tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "--dataset", "sine", "--task", "regression", "--epochs", "3"]
+    proc = cli(*args, "--quiet", "--no-plots", "--out", run, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("export", run, "--format", "onnx", "--output", tmp_path / "s.onnx")
+    assert proc.returncode == 0, proc.stderr
+    model = tg.load(run)
+    X = np.linspace(-3, 3, 41, dtype=np.float32)[:, None]
+    session = ort.InferenceSession(str(tmp_path / "s.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input": X})
+    want = training.predict(model, X).reshape(got.shape)
+    assert np.ptp(want) > 0.5  # a fitted curve, not a constant
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
