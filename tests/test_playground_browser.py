@@ -265,3 +265,46 @@ def test_controls_change_the_network_and_the_data(driver, server):
     assert d.execute_script("return TGState.settings.hidden") == [7, 8, 4]
     severe = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == []
+
+
+def test_html_trace_and_graph_drawing_render_in_chromium(driver, tmp_path):
+    """The worked example's page steps forward -> backward -> update in a real browser, and
+    the SVG drawing of f = w x + b shows its numbers there, not only in the file's text."""
+    from selenium.webdriver.common.by import By
+
+    import tracegrad as tg
+
+    page = tmp_path / "mazur.html"
+    args = ["trace", "mazur", "--format", "html", "--output", str(page)]
+    proc = subprocess.run([sys.executable, "-m", "tracegrad", *args], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    driver.get(page.as_uri())
+    stage = driver.find_element(By.ID, "stage-name")
+    wait(driver, lambda: stage.text == "forward pass")
+
+    def unit_text(fragment):  # the diagram's label holding ``fragment``
+        xpath = f"//*[name()='tspan' and contains(., '{fragment}')]"
+        return driver.find_element(By.XPATH, xpath)
+
+    gradient, updated = unit_text("∂C/∂w5 = 0.082167041"), unit_text("new 0.358916480")
+    assert not gradient.is_displayed() and not updated.is_displayed()  # forward numbers only
+    driver.find_element(By.ID, "next").click()
+    wait(driver, lambda: stage.text == "backward pass")
+    assert gradient.is_displayed() and not updated.is_displayed()
+    driver.find_element(By.ID, "next").click()
+    wait(driver, lambda: stage.text == "update")
+    assert updated.is_displayed()
+    driver.save_screenshot(str(tmp_path / "mazur_trace.png"))
+
+    leaves = ((-2.0, "w"), (5.0, "x"), (3.0, "b"))
+    w, x, b = (tg.Tensor(v, requires_grad=True, name=n) for v, n in leaves)
+    f = w * x + b
+    f.backward()
+    tg.draw(f, tmp_path / "graph.svg")
+    driver.get((tmp_path / "graph.svg").as_uri())
+    shown = " ".join(e.text for e in driver.find_elements(By.XPATH, "//*[name()='text']"))
+    for number in ("-10", "-7", "5", "-2", "1"):
+        assert re.search(rf"(?<![\d.-]){re.escape(number)}(?![\d.])", shown), (number, shown)
+    severe = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []
