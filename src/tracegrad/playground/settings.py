@@ -32,10 +32,15 @@ def generated_sets() -> dict:
     """Data set name -> (default n_samples, default noise), for the 2-D generators.
 
     Taken from ``datasets.available()``: a generated set is one whose function takes
-    a ``noise`` argument, and its defaults are read from the function itself.
+    a ``noise`` argument, and its defaults are read from the function itself; the
+    regression sets (``sine``) are left out, since the page draws class boundaries.
     """
+    from ..datasets.targets import REGRESSION_SETS  # the playground classifies
+
     sets = {}
     for name in datasets.available():
+        if name in REGRESSION_SETS:
+            continue
         fn = getattr(datasets, name.replace("-", "_"), None)
         params = inspect.signature(fn).parameters if callable(fn) else {}
         if "noise" in params and "n_samples" in params:
