@@ -1,0 +1,83 @@
+"""Running trials on Dask: a ``LocalCluster`` of worker processes, or a scheduler's cluster.
+
+Workers only train; this process asks, tells and stores. Each worker runs one
+trial at a time on one thread, with BLAS limited to one thread (the trial sets
+it, and the environment below keeps the libraries from starting more), so a
+trial's numbers do not depend on the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from .space import SweepError
+from .trial import run_trial
+
+# Read by OpenBLAS, MKL and OpenMP when a worker process starts.
+_ONE_THREAD = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+    )
+}
+
+
+class DaskRunner:
+    """Submit trials to a ``distributed.Client`` and hand them back as they finish."""
+
+    def __init__(self, client):
+        from distributed import as_completed
+
+        self.client = client
+        self.slots = max(1, sum(client.nthreads().values()))
+        self._done = as_completed()
+        self._numbers = {}
+
+    def submit(self, number: int, settings: dict, folds) -> None:
+        future = self.client.submit(
+            run_trial, settings, folds, pure=False, key=f"trial-{number}-{id(self)}"
+        )
+        self._numbers[future.key] = number
+        self._done.add(future)
+
+    def next(self):
+        """(trial number, result dict or the exception the trial raised)."""
+        future = next(self._done)
+        number = self._numbers.pop(future.key)
+        try:
+            return number, future.result()
+        except Exception as exc:  # noqa: BLE001 - the sweep decides what a failure means
+            return number, exc
+
+
+@contextlib.contextmanager
+def dask_runner(workers: int | None = None, scheduler: str | None = None, timeout: float = 10):
+    """A ``DaskRunner`` on a new ``LocalCluster`` of ``workers`` processes, or on ``scheduler``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SweepError(
+                f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s ({reason}): "
+                "start one with 'dask scheduler', check the address, or use --workers N"
+            ) from None
+        with client:
+            yield DaskRunner(client)
+        return
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": _ONE_THREAD}):
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs="error",
+        )
+    with cluster, Client(cluster) as client:
+        yield DaskRunner(client)
