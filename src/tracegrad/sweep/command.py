@@ -56,13 +56,16 @@ def check_space(space: Space, folds) -> None:
 
 def run_command(args, converters: dict) -> int:
     from .report import best_row, picture, table_text, trial_rows, write_table
-    from .search import run_sweep
+    from .search import count_trials, run_sweep
     from .storage import open_storage
 
     space = space_from_args(args, converters)
     check_space(space, args.folds)
     if args.workers is not None and args.scheduler is not None:
         raise SweepError("give --workers N or --scheduler ADDRESS, not both")
+    if args.prune and (args.workers is not None or args.scheduler is not None):
+        raise SweepError("--prune needs the trials in this process: drop --workers/--scheduler")
+    count_trials(space, args.search, args.trials)  # refused before the storage file is made
     storage = open_storage(args.storage)
     started = time.perf_counter()
 

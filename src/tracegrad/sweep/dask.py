@@ -9,6 +9,7 @@ trial's numbers do not depend on the machine it ran on.
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from .space import SweepError
 from .trial import run_trial
@@ -77,7 +78,7 @@ def dask_runner(workers: int | None = None, scheduler: str | None = None, timeou
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            silence_logs="error",
+            silence_logs=logging.ERROR,
         )
     with cluster, Client(cluster) as client:
         yield DaskRunner(client)

@@ -100,7 +100,7 @@ def run_sweep(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     search = search or ("grid" if space.is_grid else "random")
-    total = _total(space, search, trials)
+    total = count_trials(space, search, trials)
     if prune and runner is not None:
         raise SweepError("--prune needs the trials in this process: drop --workers/--scheduler")
     pruner = (
@@ -195,7 +195,9 @@ class _TrialIds:
             self.storage.set_trial_user_attr(trial_id, key, value)
 
 
-def _total(space: Space, search: str, trials) -> int:
+def count_trials(space: Space, search: str | None, trials) -> int:
+    """The number of trials a sweep runs; refuses a search that does not fit its space."""
+    search = search or ("grid" if space.is_grid else "random")
     if search not in SEARCHES:
         raise SweepError(f"unknown --search {search!r}; choose one of {', '.join(SEARCHES)}")
     if not space.axes:
