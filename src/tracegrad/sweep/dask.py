@@ -54,6 +54,38 @@ class DaskRunner:
             return number, exc
 
 
+# Workers fork from a server process that imported the trial code once, instead of each
+# starting a fresh interpreter that imports NumPy, scikit-learn and tracegrad again:
+# on a loaded two-core machine that saves seconds per worker.
+_FAST_START = {"distributed.worker.multiprocessing-method": "forkserver"}
+
+
+def _preload_trial_code() -> None:
+    from distributed.utils import get_mp_context
+
+    # Dask sets its own preload list on the first call; ours replaces it afterwards.
+    get_mp_context().set_forkserver_preload(
+        ["distributed", "numpy", "sklearn.datasets", "tracegrad.sweep.trial"]
+    )
+
+
+@contextlib.contextmanager
+def _environ(values: dict):
+    """Set environment variables for processes started inside (the fork server's too)."""
+    import os
+
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @contextlib.contextmanager
 def dask_runner(workers: int | None = None, scheduler: str | None = None, timeout: float = 10):
     """A ``DaskRunner`` on a new ``LocalCluster`` of ``workers`` processes, or on ``scheduler``."""
@@ -72,7 +104,8 @@ def dask_runner(workers: int | None = None, scheduler: str | None = None, timeou
         with client:
             yield DaskRunner(client)
         return
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": _ONE_THREAD}):
+    with dask.config.set(_FAST_START), _environ(_ONE_THREAD):
+        _preload_trial_code()
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

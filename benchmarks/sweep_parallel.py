@@ -1,0 +1,78 @@
+"""A 24-trial grid on digits, serially and on a Dask LocalCluster (run by hand, never in tests).
+
+    python benchmarks/sweep_parallel.py                 # 1 repeat of each, --workers 2
+    python benchmarks/sweep_parallel.py --repeats 3 --workers 2 --epochs 10
+
+The grid is --layers 16,32,64 x --l2 0,0.01,0.1,1 x --lr 0.02,0.05 on digits.
+Each repeat runs the serial sweep and the cluster sweep one after the other, in
+an order that alternates, so drift in a shared machine's speed hits both. It
+prints the wall time of each whole command (Python start, cluster start and
+shutdown included) and the sweep's own time (``seconds`` in ``--json``: the
+trials and the storage, without imports), the ratios, the load average before
+each run, and whether the two tables are identical (they must be).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GRID = ["--layers", "16,32,64", "--l2", "0,0.01,0.1,1", "--lr", "0.02,0.05"]
+
+
+def sweep(extra, epochs, out) -> tuple[float, float, list]:
+    command = [sys.executable, "-m", "tracegrad", "sweep", "--dataset", "digits", *GRID]
+    command += ["--epochs", str(epochs), "--out", str(out), "--json", "--quiet", *extra]
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(result["trials"]) == 24, len(result["trials"])
+    return wall, result["seconds"], result["trials"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args()
+    times = {"serial": [], "cluster": []}
+    tables = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.repeats):
+            order = ["serial", "cluster"] if rep % 2 == 0 else ["cluster", "serial"]
+            for name in order:
+                extra = [] if name == "serial" else ["--workers", str(args.workers)]
+                load = os.getloadavg()[0]
+                wall, own, trials = sweep(extra, args.epochs, Path(tmp) / f"{name}{rep}")
+                times[name].append((wall, own))
+                tables.setdefault(name, trials)
+                print(f"repeat {rep} {name:>7}: {wall:6.1f} s wall, {own:6.1f} s sweep "
+                      f"(load average before: {load:.1f})", flush=True)  # fmt: skip
+    same = tables["serial"] == tables["cluster"]
+    serial_wall = statistics.median(w for w, _ in times["serial"])
+    cluster_wall = statistics.median(w for w, _ in times["cluster"])
+    serial_own = statistics.median(s for _, s in times["serial"])
+    cluster_own = statistics.median(s for _, s in times["cluster"])
+    print(f"\n24-trial grid on digits, {args.epochs} epochs, {os.cpu_count()} cores, "
+          f"--workers {args.workers}, medians of {args.repeats}:")  # fmt: skip
+    print("| | serial | cluster | ratio |\n| --- | --- | --- | --- |")
+    print(f"| whole command (s) | {serial_wall:.1f} | {cluster_wall:.1f} | "
+          f"{serial_wall / cluster_wall:.2f}x |")  # fmt: skip
+    print(f"| sweep only (s) | {serial_own:.1f} | {cluster_own:.1f} | "
+          f"{serial_own / cluster_own:.2f}x |")  # fmt: skip
+    print(f"tables identical: {same}")
+    if not same:
+        sys.exit("the cluster's table differs from the serial one")
+
+
+if __name__ == "__main__":
+    main()
