@@ -1,9 +1,10 @@
 """A 24-trial grid on digits, serially and on a Dask LocalCluster (run by hand, never in tests).
 
     python benchmarks/sweep_parallel.py                 # 1 repeat of each, --workers 2
-    python benchmarks/sweep_parallel.py --repeats 3 --workers 2 --epochs 10
+    python benchmarks/sweep_parallel.py --repeats 3 --workers 2 --layers 128,256,512
 
-The grid is --layers 16,32,64 x --l2 0,0.01,0.1,1 x --lr 0.02,0.05 on digits.
+The grid is --layers 16,32,64 x --l2 0,0.01,0.1,1 x --lr 0.02,0.05 on digits
+(30 epochs, train's default), or other three sizes with --layers.
 Each repeat runs the serial sweep and the cluster sweep one after the other, in
 an order that alternates, so drift in a shared machine's speed hits both. It
 prints the wall time of each whole command (Python start, cluster start and
@@ -24,11 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-GRID = ["--layers", "16,32,64", "--l2", "0,0.01,0.1,1", "--lr", "0.02,0.05"]
+GRID = ["--l2", "0,0.01,0.1,1", "--lr", "0.02,0.05"]
 
 
-def sweep(extra, epochs, out) -> tuple[float, float, list]:
+def sweep(extra, epochs, layers, out) -> tuple[float, float, list]:
     command = [sys.executable, "-m", "tracegrad", "sweep", "--dataset", "digits", *GRID]
+    command += ["--layers", layers]
     command += ["--epochs", str(epochs), "--out", str(out), "--json", "--quiet", *extra]
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -42,7 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--layers", default="16,32,64", help="three sizes: the grid's third axis")
     args = parser.parse_args()
     times = {"serial": [], "cluster": []}
     tables = {}
@@ -52,7 +55,9 @@ def main() -> None:
             for name in order:
                 extra = [] if name == "serial" else ["--workers", str(args.workers)]
                 load = os.getloadavg()[0]
-                wall, own, trials = sweep(extra, args.epochs, Path(tmp) / f"{name}{rep}")
+                wall, own, trials = sweep(
+                    extra, args.epochs, args.layers, Path(tmp) / f"{name}{rep}"
+                )
                 times[name].append((wall, own))
                 tables.setdefault(name, trials)
                 print(f"repeat {rep} {name:>7}: {wall:6.1f} s wall, {own:6.1f} s sweep "
@@ -62,7 +67,8 @@ def main() -> None:
     cluster_wall = statistics.median(w for w, _ in times["cluster"])
     serial_own = statistics.median(s for _, s in times["serial"])
     cluster_own = statistics.median(s for _, s in times["cluster"])
-    print(f"\n24-trial grid on digits, {args.epochs} epochs, {os.cpu_count()} cores, "
+    print(f"\n24-trial grid on digits, --layers {args.layers}, {args.epochs} epochs, "
+          f"{os.cpu_count()} cores, "
           f"--workers {args.workers}, medians of {args.repeats}:")  # fmt: skip
     print("| | serial | cluster | ratio |\n| --- | --- | --- | --- |")
     print(f"| whole command (s) | {serial_wall:.1f} | {cluster_wall:.1f} | "

@@ -298,3 +298,31 @@ def test_unreachable_scheduler_is_one_line_and_keeps_the_stored_trials(tmp_path)
     proc = cli(*args, "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1", cwd=tmp_path)
     assert_clean_refusal(proc, 2, "cannot reach the Dask scheduler")
     assert completed(tmp_path / "s.db") == before
+
+
+def test_an_existing_cluster_by_its_scheduler_address_gives_the_serial_table(tmp_path):
+    from distributed import LocalCluster
+
+    serial = cli("sweep", "--l2", "0,0.5,3", "--epochs", "2", "--out", "serial", cwd=tmp_path)
+    assert_clean_refusal(serial, 0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = cli(
+            "sweep", "--l2", "0,0.5,3", "--epochs", "2", "--out", "remote",
+            "--scheduler", cluster.scheduler_address, cwd=tmp_path,
+        )  # fmt: skip
+    assert_clean_refusal(remote, 0)
+    assert read_table(tmp_path / "remote" / "trials.csv") == read_table(
+        tmp_path / "serial" / "trials.csv"
+    )
+
+
+def test_a_diverging_trial_is_stored_as_failed_and_never_best(tmp_path):
+    args = ["sweep", "--optimizer", "sgd", "--lr", "0.1,10000", "--epochs", "2", "--json"]
+    proc = cli(*args, "--storage", "s.db", "--out", "o", cwd=tmp_path)
+    assert_clean_refusal(proc, 0)
+    trials = {t["params"]["lr"]: t for t in last_json(proc.stdout)["trials"]}
+    assert trials[10000.0]["state"] == "fail" and trials[10000.0]["score"] is None
+    assert trials[0.1]["state"] == "complete"
+    assert last_json(proc.stdout)["best"]["params"] == {"lr": 0.1}
+    again = cli(*args, "--storage", "s.db", "--out", "o", cwd=tmp_path)
+    assert "trial " not in again.stderr  # a failed trial is finished: not run again
