@@ -326,3 +326,16 @@ def test_a_diverging_trial_is_stored_as_failed_and_never_best(tmp_path):
     assert last_json(proc.stdout)["best"]["params"] == {"lr": 0.1}
     again = cli(*args, "--storage", "s.db", "--out", "o", cwd=tmp_path)
     assert "trial " not in again.stderr  # a failed trial is finished: not run again
+
+
+def test_a_storage_file_in_use_by_a_running_sweep_is_refused(tmp_path):
+    import fcntl
+
+    args = ["sweep", "--l2", "0,1", "--epochs", "1", "--storage", "s.db"]
+    assert_clean_refusal(cli(*args, "--out", "o", cwd=tmp_path), 0)
+    before = completed(tmp_path / "s.db")
+    with open(tmp_path / "s.db", "rb") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # what a running sweep holds
+        proc = cli(*args, "--l2", "0,1,2", cwd=tmp_path)
+    assert_clean_refusal(proc, 2, "in use by another running sweep")
+    assert completed(tmp_path / "s.db") == before

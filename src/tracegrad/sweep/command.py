@@ -57,7 +57,7 @@ def check_space(space: Space, folds) -> None:
 def run_command(args, converters: dict) -> int:
     from .report import best_row, picture, table_text, trial_rows, write_table
     from .search import count_trials, run_sweep
-    from .storage import open_storage
+    from .storage import held, open_storage
 
     space = space_from_args(args, converters)
     check_space(space, args.folds)
@@ -75,7 +75,7 @@ def run_command(args, converters: dict) -> int:
             value = "-" if t.value is None else f"{t.value:.4f}"
             print(f"trial {t.number}: {shown}: {t.state.name.lower()} {value}", file=sys.stderr)
 
-    with _runner(args) as runner:
+    with held(args.storage), _runner(args) as runner:
         study = run_sweep(
             space,
             storage=storage,

@@ -123,9 +123,8 @@ def picture(rows, space, path):
 
 
 def _curve(ax, axis, done):
-    values = (
-        list(axis.values) if not axis.is_range else sorted({r["params"][axis.name] for r in done})
-    )
+    seen = {r["params"][axis.name] for r in done}  # values whose trials all failed are left out
+    values = [v for v in axis.values if v in seen] if not axis.is_range else sorted(seen)
     numeric = all(isinstance(v, (int, float)) for v in values)
     best = [max(r["score"] for r in done if r["params"][axis.name] == v) for v in values]
     xs = values if numeric else list(range(len(values)))

@@ -8,6 +8,7 @@ is refused before anything writes to it.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -56,3 +57,28 @@ def open_storage(path):
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's and Optuna's errors, one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SweepError(f"--storage {path} cannot be used as sweep storage: {first}") from None
+
+
+@contextlib.contextmanager
+def held(path):
+    """Hold the storage file for this sweep alone, so that no trial runs twice at once.
+
+    Another sweep on the same file would take this one's running trials for ones
+    a crash left behind and run them again. ``flock`` is released by the kernel
+    when the process dies (``kill -9`` too), and SQLite's own locks are
+    ``fcntl`` locks, which ``flock`` does not touch.
+    """
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    with open(Path(path).expanduser(), "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepError(
+                f"--storage {path} is in use by another running sweep: wait for it to end, "
+                "or give another file"
+            ) from None
+        yield

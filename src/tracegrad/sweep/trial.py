@@ -152,17 +152,22 @@ def _fit_and_score(config, train, val, scaler, report) -> dict:
             cbs.append(training.EarlyStopping(patience=config.early_stopping))
         if report is not None:
             cbs.append(_Report(report))
-        history = training.fit(
-            model,
-            loss,
-            make_optimizer(config.optimizer, model.parameters(), lr, config.momentum),
-            (X_train, train.y),
-            val=(X_val, val.y),
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            callbacks=cbs,
-            rng=rng,
-        )
+        try:
+            history = training.fit(
+                model,
+                loss,
+                make_optimizer(config.optimizer, model.parameters(), lr, config.momentum),
+                (X_train, train.y),
+                val=(X_val, val.y),
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                callbacks=cbs,
+                rng=rng,
+            )
+        except ValueError as exc:  # the losses refuse overflowed outputs: this setting diverged
+            if not ("non-finite" in str(exc) or "overflow" in str(exc)):
+                raise
+            raise TrainingDiverged(f"training diverged at lr {lr:g}: {exc}") from None
         epochs_run = len(history.as_dict().get("loss", []))
         if guard.reason:
             raise TrainingDiverged(f"training diverged ({guard.reason}) at lr {lr:g}")
