@@ -19,8 +19,6 @@ def trial_rows(study, space) -> list[dict]:
     """One row per trial, by trial number: its number, settings, score and state."""
     rows = []
     for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        if t.user_attrs.get("lost"):
-            continue
         finished = t.state.name in ("COMPLETE", "PRUNED", "FAIL")
         score = t.value if t.state.name == "COMPLETE" else None
         if t.state.name == "PRUNED" and t.intermediate_values:

@@ -7,7 +7,8 @@ the same trials in the same order whether it ran serially, on a cluster, or in
 two halves around a ``kill -9``. (TPE also sees the finished trials, so its
 choices depend on which had finished: serial runs reproduce, parallel ones
 need not.) Trials that were running when a sweep died are run again with the
-settings stored for them; finished ones never are.
+settings stored for them (one that died while being asked gets its settings from
+the same seeded sampler); finished ones never are.
 """
 
 from __future__ import annotations
@@ -115,21 +116,26 @@ def run_sweep(
         pruner=pruner,
         load_if_exists=True,
     )
+    # Optuna puts a write-through cache in front of RDB storage; writes must go through
+    # the study's own storage object, or the study goes on reading its stale cache.
+    storage = study._storage
     ids = _TrialIds(storage, storage.get_study_id_from_name(name))
     dists = _distributions(space)
     names = [a.name for a in space.axes]
+    seed = space.fixed.get("seed", 0)
     todo = []  # (number, params, Trial or None) in the order they are run
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if set(names) <= set(t.params):  # died mid-trial: run again, same settings
-            todo.append((t.number, {n: t.params[n] for n in names}, None))
-        else:  # died while being asked: no settings were stored
-            ids.set_attrs(t.number, {"lost": True})
-            study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-    asked = len([t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("lost")])
+        params = t.params
+        if not set(names) <= set(params):  # died while being asked: finish asking
+            study.sampler = _sampler(space, search, seed, t.number)
+            trial = optuna.trial.Trial(study, ids.of(t.number))
+            params = {a.name: _suggest(trial, a) for a in space.axes}
+        todo.append((t.number, {n: params[n] for n in names}, None))  # run again, same settings
+    asked = len(study.get_trials(deepcopy=False))
 
     def ask():
         nonlocal asked
-        study.sampler = _sampler(space, search, space.fixed.get("seed", 0), asked)
+        study.sampler = _sampler(space, search, seed, asked)
         trial = study.ask(dists)
         # Telling runs the sampler's after_trial; GridSampler's would call study.stop()
         # once every point is asked, which only optimize() allows. Settings are chosen.
@@ -178,6 +184,15 @@ def run_sweep(
         number, outcome = runner.next()
         finish(number, pending.pop(number), outcome)
     return study
+
+
+def _suggest(trial, axis):
+    """The axis's value for ``trial``, from the study's sampler (what ``ask`` would give)."""
+    if not axis.is_range:
+        return trial.suggest_categorical(axis.name, list(axis.values))
+    if axis.integer:
+        return trial.suggest_int(axis.name, int(axis.low), int(axis.high), log=axis.log)
+    return trial.suggest_float(axis.name, float(axis.low), float(axis.high), log=axis.log)
 
 
 class _TrialIds:
