@@ -888,6 +888,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", metavar="FILE", help="file to write (default: model.FORMAT beside the model)"
     )
     json_option(p.add_argument_group("output"))
+
+    # sweep: train's options, each also taking a list or a range (tracegrad.sweep.options)
+    from .sweep.options import EXAMPLES, add_sweep_options, copy_train_options
+
+    help_text = "search train's options over lists (a grid) or ranges, trials stored and resumable"
+    p = sub.add_parser(
+        "sweep",
+        help=help_text,
+        description=help_text + ". Any option of train takes a comma-separated list "
+        "(a grid axis, e.g. --l2 0,0.01; --layers 16-16,32 is two networks) or a range "
+        "LOW:HIGH[:log] (searched over --trials, e.g. --lr 1e-4:1e-1:log).",
+        epilog=EXAMPLES,
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+    )
+    converters = copy_train_options(sub.choices["train"], p)
+    add_sweep_options(p, _at_least_one, _non_negative)
+    p.set_defaults(func=_cmd_sweep, sweep_converters=converters)
     return parser
 
 
@@ -921,6 +941,20 @@ def _cmd_export(args) -> int:
 _EXAMPLES["export"] = """examples:
   tracegrad export runs/RUN --format onnx --output model.onnx
   tracegrad export runs/RUN/model.npz --output model.safetensors   # prints the torch code"""
+
+
+def _cmd_sweep(args) -> int:
+    try:
+        import distributed  # noqa: F401
+        import optuna  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(
+            f"tracegrad sweep needs Optuna and Dask ({exc.name} is missing): "
+            "pip install 'tracegrad[sweep]'"
+        ) from None
+    from .sweep.command import run_command
+
+    return run_command(args, args.sweep_converters)
 
 
 def main(argv=None) -> int:

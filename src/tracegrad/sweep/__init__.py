@@ -1,0 +1,14 @@
+"""Hyperparameter sweeps over train's options: grids, seeded searches, stored trials, Dask.
+
+``space`` reads lists and ranges, ``trial`` trains and scores one setting,
+``search`` drives Optuna's samplers and stores every finished trial,
+``storage`` opens the SQLite file, ``dask`` runs trials on a cluster, and
+``report`` writes the table and the picture. Optuna and Dask are the
+``[sweep]`` extra: ``pip install 'tracegrad[sweep]'``.
+"""
+
+from .search import run_sweep
+from .space import Axis, Space, SweepError, parse_space
+from .trial import run_trial
+
+__all__ = ["Axis", "Space", "SweepError", "parse_space", "run_sweep", "run_trial"]
