@@ -243,6 +243,8 @@ REFUSALS = [
     Case("log-range-at-zero", ["sweep", "--lr", "0:1e-1:log"], 2, "positive low end"),
     Case("range-of-words", ["sweep", "--activation", "relu:tanh"], 2, "takes no range"),
     Case("layers-against-data", ["sweep", "--layers", "64-128-11,32"], 2, "10 classes"),
+    Case("regression-task", ["sweep", "--dataset", "sine", "--task", "regression"], 2,
+         "--task regression is not supported yet"),
     Case("bad-value-in-list", ["sweep", "--optimizer", "adam,foo"], 2, "unknown --optimizer"),
     Case("epochs-range-from-0", ["sweep", "--epochs", "0:3"], 2, "at least 1"),
     Case("grid-with-trials", ["sweep", "--l2", "0,1", "--trials", "3"], 2, "drop --trials"),

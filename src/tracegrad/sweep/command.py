@@ -36,6 +36,13 @@ def check_space(space: Space, folds) -> None:
         return c
 
     base = config()
+    tasks = {base.task, *(v for a in space.axes if a.name == "task" for v in a.values)}
+    if "regression" in tasks:  # trials score validation accuracy: say so, never a wrong score
+        raise SweepError(
+            "tracegrad sweep scores classification runs (validation accuracy); --task "
+            "regression is not supported yet: sweep regressors with tracegrad.sklearn."
+            "MLPRegressor and GridSearchCV"
+        )
     if folds is not None and folds < 2:
         raise SweepError(f"--folds must be at least 2, got {folds}")
     if folds is None and base.val_split <= 0:
