@@ -507,7 +507,7 @@ _EXAMPLES = {
   tracegrad train --dataset mnist --data-dir DIR --layers 256-128 --epochs 10
   tracegrad train --dataset spirals --layers 64-64 --activation tanh --optimizer adam
   tracegrad train --dataset mnist --layers 784-30-10 --activation sigmoid --output sigmoid \\
-      --loss quadratic --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30   # Nielsen's recipe
+      --loss quadratic --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30 --l2 0  # Nielsen's
   tracegrad train --dataset my.csv --json --quiet
   tracegrad train --resume runs/RUN --epochs 40     # continue a stopped or finished run""",
     "evaluate": "examples:\n  tracegrad evaluate runs/20260101-120000 --dataset digits",
