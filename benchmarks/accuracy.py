@@ -103,6 +103,7 @@ RECIPES = {
             activation="relu",
             optimizer="adam",
             lr=3e-3,
+            lr_decay=0.01,  # without it the late epochs wander (94.6% after 600 epochs)
             batch_size=32,
             epochs=600,
             val_split=0.0,
@@ -110,7 +111,7 @@ RECIPES = {
         ),
         "train",
         0.99,
-        "2-128-128-128-3 ReLU, Adam 3e-3, batch 32, 600 epochs (3-arm spirals)",
+        "2-128-128-128-3 ReLU, Adam 3e-3 with 1/(1+0.01k) decay, batch 32, 600 epochs (3-arm spirals)",
     ),
 }
 
