@@ -111,7 +111,8 @@ RECIPES = {
         ),
         "train",
         0.99,
-        "2-128-128-128-3 ReLU, Adam 3e-3 with 1/(1+0.01k) decay, batch 32, 600 epochs (3-arm spirals)",
+        "2-128-128-128-3 ReLU, Adam 3e-3 with 1/(1+0.01k) decay, batch 32, 600 epochs "
+        "(3-arm spirals)",
     ),
 }
 
