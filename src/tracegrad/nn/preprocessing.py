@@ -15,7 +15,32 @@ from ..tensor import Tensor
 from .module import Module
 
 
-class Normalization(Module):
+class _FixedAffine(Module):
+    """What Normalization and Denormalization share: fixed ``offset`` and ``scale`` buffers
+    (finite, ``scale`` positive), copied in at construction, one entry per feature."""
+
+    #: Arrays a model file stores for this layer, besides its constructor arguments.
+    buffer_names = ("offset", "scale")
+
+    def __init__(self, offset, scale, kind: str = "standard"):
+        offset = np.array(offset, copy=True).reshape(-1)
+        scale = np.array(scale, copy=True).reshape(-1)
+        if offset.dtype.kind != "f":
+            offset = offset.astype(np.float32)
+        scale = scale.astype(offset.dtype)
+        check_affine(offset, scale)
+        self.kind = str(kind)
+        self.offset, self.scale = offset, scale
+
+    @property
+    def n_features(self) -> int:
+        return len(self.scale)
+
+    def extra_repr(self) -> str:
+        return f"{self.n_features}, kind={self.kind!r}"
+
+
+class Normalization(_FixedAffine):
     """``(x - offset) / scale`` per feature, with fixed (non-trainable) ``offset`` and ``scale``.
 
     The two arrays are buffers, not Parameters: optimizers never see them, but
@@ -37,28 +62,11 @@ class Normalization(Module):
     outputs of the training pipeline that scaled its data first.
     """
 
-    #: Arrays a model file stores for this layer, besides its constructor arguments.
-    buffer_names = ("offset", "scale")
-
-    def __init__(self, offset, scale, kind: str = "standard"):
-        offset = np.array(offset, copy=True).reshape(-1)
-        scale = np.array(scale, copy=True).reshape(-1)
-        if offset.dtype.kind != "f":
-            offset = offset.astype(np.float32)
-        scale = scale.astype(offset.dtype)
-        check_affine(offset, scale)
-        self.kind = str(kind)
-        self.offset, self.scale = offset, scale
-
     @classmethod
     def from_scaler(cls, scaler) -> Normalization:
         """The layer doing what a fitted ``tracegrad.datasets.Scaler`` does."""
         state = scaler.to_dict()  # raises if the scaler is not fitted
         return cls(state["offset"], state["scale"], kind=state["kind"])
-
-    @property
-    def n_features(self) -> int:
-        return len(self.scale)
 
     def forward(self, x):
         dtype = self.offset.dtype
@@ -72,9 +80,6 @@ class Normalization(Module):
                 f"axis, got shape {x.shape}; give rows with the training data's columns"
             )
         return ops.div(ops.sub(x, self.offset), self.scale)
-
-    def extra_repr(self) -> str:
-        return f"{self.n_features}, kind={self.kind!r}"
 
 
 def check_affine(offset: np.ndarray, scale: np.ndarray) -> None:
@@ -102,7 +107,7 @@ def check_affine(offset: np.ndarray, scale: np.ndarray) -> None:
         )
 
 
-class Denormalization(Module):
+class Denormalization(_FixedAffine):
     """``z * scale + offset`` per output: the inverse of a target standardization.
 
     A regression network is trained on standardized targets ``(t - mean) / std``
@@ -118,22 +123,6 @@ class Denormalization(Module):
         How they were fitted (``"standard"``), kept for ``repr`` and ``tracegrad info``.
     """
 
-    buffer_names = ("offset", "scale")
-
-    def __init__(self, offset, scale, kind: str = "standard"):
-        offset = np.array(offset, copy=True).reshape(-1)
-        scale = np.array(scale, copy=True).reshape(-1)
-        if offset.dtype.kind != "f":
-            offset = offset.astype(np.float32)
-        scale = scale.astype(offset.dtype)
-        check_affine(offset, scale)
-        self.kind = str(kind)
-        self.offset, self.scale = offset, scale
-
-    @property
-    def n_features(self) -> int:
-        return len(self.scale)
-
     def forward(self, z):
         if not isinstance(z, Tensor):
             z = Tensor(z, dtype=self.offset.dtype)
@@ -144,6 +133,3 @@ class Denormalization(Module):
             )
         offset, scale = self.offset.astype(z.dtype), self.scale.astype(z.dtype)
         return ops.add(ops.mul(z, scale), offset)
-
-    def extra_repr(self) -> str:
-        return f"{self.n_features}, kind={self.kind!r}"
