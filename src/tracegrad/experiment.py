@@ -155,6 +155,32 @@ def make_loss(name: str, n_classes: int, task: str = "classification"):
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
 
 
+def layer_sizes(config: Config, n_features: int, n_outputs: int) -> list[int]:
+    """Every layer size of the run's network (``--layers`` read against the data)."""
+    default = (128,) if n_features > 2 else (32, 32)
+    return parse_layers(config.layers, n_features, n_outputs, default=default)
+
+
+def make_model(config: Config, sizes, rng) -> nn.MLP:
+    """The run's MLP, initialized from ``rng`` (the run's seeded generator)."""
+    return nn.MLP(
+        sizes,
+        activation=config.activation,
+        output=config.output,
+        init=config.init,
+        rng=rng,
+        dropout=config.dropout,
+    )
+
+
+def penalized(config: Config, base_loss, model, m: int):
+    """``base_loss`` plus the notes' λ/(2m)·Σ‖W‖² when ``--l2`` is set (m training samples),
+    in the form the compiled step reads (``compile.with_l2_penalty``)."""
+    if config.l2 > 0:
+        return with_l2_penalty(base_loss, model, config.l2, m)
+    return base_loss
+
+
 def make_optimizer(name: str, params, lr: float, momentum: float = 0.9):
     if name == "sgd":
         return optim.SGD(params, lr=lr)
@@ -289,12 +315,7 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
     train, val, test, scaler = load_data(config)
     regression = config.task == "regression"
     n_outputs = train.n_outputs if regression else train.n_classes
-    sizes = parse_layers(
-        config.layers,
-        train.n_features,
-        n_outputs,
-        default=(128,) if train.n_features > 2 else (32, 32),
-    )
+    sizes = layer_sizes(config, train.n_features, n_outputs)
     data = settings.fingerprint(train, val)
     if checkpoint is not None and checkpoint[1] != data:
         raise ConfigError(
@@ -302,14 +323,7 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
             f"(--dataset {config.dataset}): resume with the same data"
         )
     rng = np.random.default_rng(config.seed)
-    model = nn.MLP(
-        sizes,
-        activation=config.activation,
-        output=config.output,
-        init=config.init,
-        rng=rng,
-        dropout=config.dropout,
-    )
+    model = make_model(config, sizes, rng)
     base_loss = make_loss(config.loss, train.n_classes if not regression else 0, config.task)
     y_train, y_val, y_test = train.y, val.y if val is not None else None, test.y
     if regression:  # the network learns standardized targets; the saved model undoes it
@@ -318,11 +332,7 @@ def _run_in(out_dir: Path, config: Config, checkpoint, callbacks, progress) -> R
         target = TargetScaling(train.y)
         y_train, y_test = target.transform(y_train), target.transform(y_test)
         y_val = target.transform(y_val) if val is not None else None
-    m = train.n_samples
-    loss = base_loss
-    if config.l2 > 0:  # the notes' λ/(2m)·Σ‖W‖², m = the number of training examples
-        # base_loss + losses.l2_penalty(model, l2, m), in a form the compiled step reads
-        loss = with_l2_penalty(base_loss, model, config.l2, m)
+    loss = penalized(config, base_loss, model, train.n_samples)
 
     X_train = scaler.transform(train.X)
     X_val = scaler.transform(val.X) if val is not None else None

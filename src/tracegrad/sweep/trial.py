@@ -110,31 +110,22 @@ def _cross_validate(config, folds: int) -> dict:
 
 def _fit_and_score(config, train, val, scaler, report) -> dict:
     """The model, loss and optimizer of ``experiment.run``, trained and scored on ``val``."""
-    from .. import losses, nn, optim, training
-    from ..experiment import DEFAULT_LR, TrainingDiverged, make_loss, make_optimizer, parse_layers
-
-    sizes = parse_layers(
-        config.layers,
-        train.n_features,
-        train.n_classes,
-        default=(128,) if train.n_features > 2 else (32, 32),
+    from .. import optim, training
+    from ..experiment import (
+        DEFAULT_LR,
+        TrainingDiverged,
+        layer_sizes,
+        make_loss,
+        make_model,
+        make_optimizer,
+        penalized,
     )
+
+    sizes = layer_sizes(config, train.n_features, train.n_classes)
     rng = np.random.default_rng(config.seed)
-    model = nn.MLP(
-        sizes,
-        activation=config.activation,
-        output=config.output,
-        init=config.init,
-        rng=rng,
-        dropout=config.dropout,
-    )
+    model = make_model(config, sizes, rng)
     base_loss = make_loss(config.loss, train.n_classes)
-    m = train.n_samples
-    loss = base_loss
-    if config.l2 > 0:  # the notes' lambda/(2m) sum ||W||^2, as in training runs
-
-        def loss(out, y):
-            return base_loss(out, y) + losses.l2_penalty(model, config.l2, m)
+    loss = penalized(config, base_loss, model, train.n_samples)
 
     X_train, X_val = scaler.transform(train.X), scaler.transform(val.X)
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.optimizer]
