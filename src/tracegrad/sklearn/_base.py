@@ -299,3 +299,14 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def has_stochastic_solver(estimator) -> bool:
+    """``partial_fit``'s availability check (``sklearn.utils.metaestimators.available_if``):
+    as in scikit-learn, only the minibatch solvers have it."""
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic solvers (sgd, adam), "
+            f"not {estimator.solver!r}"
+        )
+    return True

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._base import BaseMLP
+from ._base import BaseMLP, has_stochastic_solver
 from ._docs import ATTRIBUTES, PARAMETERS
 
 
@@ -115,15 +115,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         with np.errstate(divide="ignore"):
             return np.log(p, out=p)
 
-    def _has_stochastic_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic solvers (sgd, adam), "
-                f"not {self.solver!r}"
-            )
-        return True
-
-    @available_if(_has_stochastic_solver)
+    @available_if(has_stochastic_solver)
     def partial_fit(self, X, y, classes=None):
         """One epoch over ``X, y``; ``classes`` (all labels) is required on the first call."""
         if _check_partial_fit_first_call(self, classes):

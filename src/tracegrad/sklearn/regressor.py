@@ -8,7 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._base import BaseMLP
+from ._base import BaseMLP, has_stochastic_solver
 from ._docs import ATTRIBUTES, PARAMETERS
 
 
@@ -133,15 +133,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         out = self._forward(X).astype(np.float64, copy=False)  # scikit-learn's regressors
         return out.ravel() if out.shape[1] == 1 else out
 
-    def _has_stochastic_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic solvers (sgd, adam), "
-                f"not {self.solver!r}"
-            )
-        return True
-
-    @available_if(_has_stochastic_solver)
+    @available_if(has_stochastic_solver)
     def partial_fit(self, X, y):
         """One epoch over ``X, y``, continuing from the current weights."""
         return self._fit(X, y, incremental=True)
