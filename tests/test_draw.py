@@ -55,6 +55,7 @@ def test_wxb_dot_text_and_repr_svg():
     for text in ("value -10", "value -7", "grad 5", "grad -2", "grad 1"):
         assert text in dot
     assert svg_boxes(drawing._repr_svg_()) == svg_boxes(drawing.svg())
+    assert svg_boxes(drawing._repr_html_()) == svg_boxes(drawing.svg())  # sphinx-gallery's view
 
 
 def test_save_picks_the_format_from_the_extension(tmp_path):

@@ -83,6 +83,16 @@ def test_page_is_self_contained_and_steps_with_plain_js(mazur_step):
     assert "data-stage" not in html.split("<script>")[0].split("</style>")[1]
 
 
+def test_notebooks_show_the_page_in_a_frame_of_its_own(mazur_step):
+    # Jupyter and sphinx-gallery call _repr_html_: the whole page, escaped into srcdoc.
+    import html
+
+    frame = mazur_step._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and frame.endswith("</iframe>")
+    srcdoc = frame.split('srcdoc="', 1)[1].split('"', 1)[0]
+    assert html.unescape(srcdoc) == mazur_step.to_html()
+
+
 def test_a_users_own_network_and_batch(tmp_path):
     model = nn.MLP([3, 4, 2], activation="tanh", output="sigmoid", rng=1, dtype=np.float64)
     rng = np.random.default_rng(0)

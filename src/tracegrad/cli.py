@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from .experiment import ConfigError
+from .sweep.options import EXAMPLES as SWEEP_EXAMPLES
 
 
 class UsageError(Exception):
@@ -501,7 +502,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-_EXAMPLES = {
+EXAMPLES = {
     "train": """examples:
   tracegrad train                                   # small MLP on the bundled digits
   tracegrad train --dataset mnist --data-dir DIR --layers 256-128 --epochs 10
@@ -523,7 +524,8 @@ _EXAMPLES = {
     "  tracegrad trace mazur --format html --output mazur.html",
 }
 
-_EXAMPLES["playground"] = (
+EXAMPLES["sweep"] = SWEEP_EXAMPLES
+EXAMPLES["playground"] = (
     "examples:\n  tracegrad playground\n  tracegrad playground --port 0 --no-browser"
 )
 
@@ -634,7 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=_EXAMPLES[name],
+            epilog=EXAMPLES[name],
             formatter_class=_HelpFormatter,
         )
         # SUPPRESS: a subcommand's default must not undo 'tracegrad --debug COMMAND'.
@@ -890,7 +892,7 @@ def build_parser() -> argparse.ArgumentParser:
     json_option(p.add_argument_group("output"))
 
     # sweep: train's options, each also taking a list or a range (tracegrad.sweep.options)
-    from .sweep.options import EXAMPLES, add_sweep_options, copy_train_options
+    from .sweep.options import add_sweep_options, copy_train_options
 
     help_text = "search train's options over lists (a grid) or ranges, trials stored and resumable"
     p = sub.add_parser(
@@ -899,7 +901,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=help_text + ". Any option of train takes a comma-separated list "
         "(a grid axis, e.g. --l2 0,0.01; --layers 16-16,32 is two networks) or a range "
         "LOW:HIGH[:log] (searched over --trials, e.g. --lr 1e-4:1e-1:log).",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES["sweep"],
         formatter_class=_HelpFormatter,
     )
     p.add_argument(
@@ -938,7 +940,7 @@ def _cmd_export(args) -> int:
     return 0
 
 
-_EXAMPLES["export"] = """examples:
+EXAMPLES["export"] = """examples:
   tracegrad export runs/RUN --format onnx --output model.onnx
   tracegrad export runs/RUN/model.npz --output model.safetensors   # prints the torch code"""
 

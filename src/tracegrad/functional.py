@@ -36,7 +36,7 @@ def leaky_relu(x, negative_slope: float = 0.01):
 
 
 def softplus(x):
-    """log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows."""
+    """``log(1 + exp(x))``, computed as ``max(x, 0) + log1p(exp(-abs(x)))`` to never overflow."""
     return maximum(x, 0.0) + log1p(exp(-abs(x)))
 
 

@@ -108,6 +108,19 @@ class StepTrace:
     def __str__(self) -> str:
         return self.format()
 
+    def _repr_html_(self) -> str:
+        """The page in an iframe, for Jupyter and the documentation's tutorials.
+
+        The page keeps its own styles and script inside the frame, so it neither
+        restyles the notebook around it nor is restyled by it.
+        """
+        from html import escape
+
+        return (
+            f'<iframe srcdoc="{escape(self.to_html(), quote=True)}" title="one training step" '
+            'style="width: 100%; height: 48em; border: 1px solid #ccc"></iframe>'
+        )
+
     def to_html(self, path=None, title: str | None = None, note: str = "") -> str:
         """This step as a self-contained HTML page (``tracegrad.viz.html_trace``).
 

@@ -154,8 +154,11 @@ def tanh(a):
 
 @primitive
 def sigmoid(a):
-    """1 / (1 + e^-a), from e = e^-|a| so that it never overflows: 1 / (1 + e) where
-    a >= 0, e / (1 + e) elsewhere (exact down to sigmoid(-745) = 5e-324)."""
+    """``1 / (1 + exp(-a))``, the logistic function, which never overflows.
+
+    It is computed from ``e = exp(-abs(a))``: ``1 / (1 + e)`` where ``a >= 0``,
+    ``e / (1 + e)`` elsewhere (exact down to ``sigmoid(-745) = 5e-324``).
+    """
     e = np.exp(-np.abs(a))
     out = np.where(a >= 0, 1, e) / (1 + e)
     return out, (lambda g: g * out * (1 - out),)

@@ -15,7 +15,9 @@ from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
-    """Adagrad: divide each step by the root of the sum of all past squared gradients::
+    """Adagrad: divide each step by the root of the sum of all past squared gradients.
+
+    The update, for each parameter ``w`` with gradient ``g``::
 
         g   <- g + weight_decay * w
         lr_t = lr / (1 + (t - 1) * lr_decay)
@@ -61,7 +63,9 @@ class Adagrad(Optimizer):
 
 
 class RMSProp(Optimizer):
-    """RMSProp: divide each step by a running root-mean-square of the gradient::
+    """RMSProp: divide each step by a running root-mean-square of the gradient.
+
+    The update, for each parameter ``w`` with gradient ``g``::
 
         g <- g + weight_decay * w
         v <- alpha * v + (1 - alpha) * g * g
@@ -134,7 +138,9 @@ RMSprop = RMSProp  # the spelling torch.optim uses
 
 
 class Adam(Optimizer):
-    """Adam: momentum on the gradient, divided by a running RMS, both bias-corrected::
+    """Adam: momentum on the gradient, divided by a running RMS, both bias-corrected.
+
+    The update, for each parameter ``w`` with gradient ``g``::
 
         g <- g + weight_decay * w
         m <- beta1 * m + (1 - beta1) * g

@@ -21,10 +21,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """
 
     __doc__ += (
-        """
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        (first positional argument, as in scikit-learn)"""
-        + PARAMETERS
+        PARAMETERS.replace(
+            "    ----------\n",
+            "    ----------\n"
+            "    loss : {'squared_error', 'poisson'}, default='squared_error'\n"
+            "        The loss, and with it the output unit (the first positional argument,\n"
+            "        as in scikit-learn).\n",
+            1,
+        )
         + ATTRIBUTES
     )
 

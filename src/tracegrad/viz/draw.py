@@ -42,6 +42,10 @@ class Drawing:
     def _repr_svg_(self) -> str:
         return self.svg()
 
+    def _repr_html_(self) -> str:
+        # For front ends that show HTML but not SVG (sphinx-gallery): the same picture inline.
+        return f'<div class="tracegrad-drawing" style="overflow-x: auto">{self.svg()}</div>'
+
     def save(self, path) -> Path:
         """Write the drawing; the format follows the extension (.svg, .png, .dot or .gv)."""
         path = Path(path)
