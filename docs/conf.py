@@ -17,6 +17,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT / "src"))  # document the checkout being built, installed or not
+sys.path.insert(0, str(DOCS))  # cli_parser.py, for the command-line page
 
 # The course's data sets: ../shared/data next to the repository (as in CI), unless the
 # reader says where theirs are. Elsewhere the tutorials download them (checksums checked).
@@ -150,15 +151,16 @@ def _write_cli_page() -> None:
         "the same.",
         "",
         ".. argparse::",
-        "   :module: tracegrad.cli",
-        "   :func: build_parser",
+        "   :module: cli_parser",
+        "   :func: parser",
         "   :prog: tracegrad",
         "   :noepilog:",
         "",
     ]
     for command, text in sorted(EXAMPLES.items()):
         body = text.split("\n", 1)[1] if text.startswith("examples:") else text
-        lines += [f"   {command} : @after", "      Examples:", "", "      .. code-block:: bash", ""]
+        lines += [f"   {command} : @after", "      .. code-block:: bash"]
+        lines += ["         :caption: examples", ""]
         lines += [f"         {line.strip() and line[2:]}" for line in body.splitlines()]
         lines.append("")
     _write_if_changed(DOCS / "cli.rst", "\n".join(lines) + "\n")

@@ -33,3 +33,16 @@ def test_tutorial_has_a_title_and_asserts_its_numbers(path):
 def test_tutorial_numbers_are_unique():
     numbers = [p.name.split("_", 1)[0] for p in TUTORIALS]
     assert len(numbers) == len(set(numbers)), numbers
+
+
+def test_the_cli_page_shows_every_commands_examples_once(capsys):
+    # The page sets cli.EXAMPLES as code blocks and documents build_parser(examples=False).
+    from tracegrad.cli import EXAMPLES, build_parser
+
+    commands = set()
+    for parser, shown in ((build_parser(), True), (build_parser(examples=False), False)):
+        for action in parser._subparsers._group_actions:  # argparse has no public accessor
+            for name, sub in action.choices.items():
+                commands.add(name)
+                assert (sub.epilog == EXAMPLES[name]) if shown else sub.epilog is None, name
+    assert commands == set(EXAMPLES)

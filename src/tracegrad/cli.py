@@ -614,7 +614,12 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(examples: bool = True) -> argparse.ArgumentParser:
+    """tracegrad's parser; ``examples=False`` leaves each command's examples out of its epilog.
+
+    The documentation's command-line page sets ``EXAMPLES`` as code blocks of its own, as
+    argparse's epilog is plain text and not reStructuredText.
+    """
     from . import datasets, nn
     from .datasets.scaling import KINDS as SCALINGS
     from .experiment import DEFAULT_LR, LOSSES, MAX_LR, OPTIMIZERS, TASKS, Config
@@ -636,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=EXAMPLES[name],
+            epilog=EXAMPLES[name] if examples else None,
             formatter_class=_HelpFormatter,
         )
         # SUPPRESS: a subcommand's default must not undo 'tracegrad --debug COMMAND'.
@@ -901,7 +906,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=help_text + ". Any option of train takes a comma-separated list "
         "(a grid axis, e.g. --l2 0,0.01; --layers 16-16,32 is two networks) or a range "
         "LOW:HIGH[:log] (searched over --trials, e.g. --lr 1e-4:1e-1:log).",
-        epilog=EXAMPLES["sweep"],
+        epilog=EXAMPLES["sweep"] if examples else None,
         formatter_class=_HelpFormatter,
     )
     p.add_argument(
