@@ -1,5 +1,11 @@
 """Sphinx configuration of tracegrad's documentation site.
 
+Why Sphinx: the tutorials are executed Python scripts whose printed numbers and figures
+belong on the page, which is what sphinx-gallery does for scikit-learn and matplotlib
+(each page also offers the script and a Jupyter notebook to download); the docstrings are
+NumPy style, which numpydoc renders (and validates); sphinx-argparse documents the CLI
+straight from its parser. MkDocs would need a plugin for each of these.
+
 Build it with ``sphinx-build -W --keep-going -b html docs docs/_build/html`` (warnings are
 errors). The tutorials in ``docs/tutorials`` are plain Python scripts that sphinx-gallery
 runs during the build; each asserts its key numbers, so a tutorial whose numbers drift
