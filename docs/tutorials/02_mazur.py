@@ -233,7 +233,7 @@ assert E_after_one < step.cost
 # ``tracegrad trace mazur --format html`` on the command line (``tracegrad trace mazur``
 # prints the same numbers as text).
 
-step  # noqa: B018 (the last expression of a cell is what the page displays)
+step  # noqa: B018 (a cell's last expression is what the page shows)
 
 # %%
 # The chain rule against finite differences
@@ -337,8 +337,8 @@ fig.tight_layout()
 # where each comes from.
 #
 # **dE_o2/dout_h1 = -0.019049119: rounding.** The blog works like a careful student with a
-# calculator: it rounds each intermediate result to nine decimals and reuses the rounded
-# value. Rounded, :math:`\delta_{o2}` is -0.038098237; half of it is -0.0190491185 exactly,
+# calculator: it rounds each intermediate result (mostly to nine decimals) and reuses the
+# rounded value. Rounded, :math:`\delta_{o2}` is -0.038098237; half of it is -0.0190491185 exactly,
 # a tie, which a calculator rounds away from zero to -0.019049119. The unrounded
 # :math:`\delta_{o2} = -0.03809823652\ldots` gives -0.01904911826..., so -0.019049118.
 # Decimal arithmetic redoes the blog's steps without binary rounding of its own:
@@ -368,6 +368,7 @@ blog_W1 = np.array([[0.149780716, 0.19956143], [0.24975114, 0.29950229]])
 blog_W2 = np.array([[0.35891648, 0.408666186], [0.511301270, 0.561370121]])
 E_blog_weights = forward(blog_W1, blog_W2)[0]
 print(f"E_total from the blog's rounded new weights: {E_blog_weights:.9f}")
+assert abs(E_blog_weights - E_after_one) < 1e-9
 assert f"{E_blog_weights:.9f}" == f"{E_after_one:.9f}" != "0.291027924"
 
 # %%
