@@ -379,8 +379,9 @@ assert f"{E_blog_weights:.9f}" == f"{E_after_one:.9f}" != "0.291027924"
 # hidden :math:`\delta` does it. Run that variant for 10,000 steps and out come the blog's
 # two outputs, every digit, while its error (0.0000350848) is not the blog's. The blog's
 # 0.0000351085 is instead the correct method's error after 9,999 steps, one short of
-# 10,000. So the blog's later figures come from two different computations, neither of
-# them quite the one its text describes; the worked step itself is right.
+# 10,000. So the blog's later figures come from two different computations: one is not
+# the method its text describes, the other stops one step short. The worked step itself,
+# the part you check your own arithmetic against, is right.
 
 
 def run(steps, hidden_sees_new_W2):
