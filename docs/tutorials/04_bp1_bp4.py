@@ -322,8 +322,8 @@ print(f"batch cost C = {batch_cost.item():.6f}; the averaged BP3/BP4 gradients m
 # Now the recipe of Nielsen's chapter 1, trained by :func:`tracegrad.training.fit`:
 # 784-30-10 sigmoid units, the quadratic cost, plain stochastic gradient descent with
 # :math:`\eta = 3.0` on mini-batches of 10, no regularization. As Nielsen does, we
-# train on the first 50,000 training images and keep the last 10,000 as validation
-# data, and look at the 10,000 test images only once, at the end. The command line runs
+# train on 50,000 of the 60,000 training images (here the first 50,000) and keep the
+# other 10,000 as validation data; the 10,000 test images are looked at once, at the end. The command line runs
 # the same recipe (for 30 epochs)::
 #
 #     tracegrad train --dataset mnist --layers 784-30-10 --activation sigmoid --output sigmoid \
@@ -332,7 +332,7 @@ print(f"batch cost C = {batch_cost.item():.6f}; the averaged BP3/BP4 gradients m
 # The training data holds labels 0..9, not one-hot rows; ``tg.compile.label_loss``
 # compares the outputs with one-hot rows as :math:`\frac{1}{2n}\sum_x \lVert y - a^L
 # \rVert^2`, in a form the compiled training step can read (a ``lambda`` computing the
-# same would run eagerly, slower, with a warning saying so).
+# same would run eagerly, slower, with a ``CompileWarning`` that points here).
 #
 # One deliberate difference: Nielsen draws the initial weights from :math:`N(0, 1)`,
 # tracegrad's ``MLP`` from Glorot's uniform range, which keeps :math:`z` small and the
