@@ -323,8 +323,8 @@ print(f"batch cost C = {batch_cost.item():.6f}; the averaged BP3/BP4 gradients m
 # 784-30-10 sigmoid units, the quadratic cost, plain stochastic gradient descent with
 # :math:`\eta = 3.0` on mini-batches of 10, no regularization. As Nielsen does, we
 # train on 50,000 of the 60,000 training images (here the first 50,000) and keep the
-# other 10,000 as validation data; the 10,000 test images are looked at once, at the end. The command line runs
-# the same recipe (for 30 epochs)::
+# other 10,000 as validation data; the 10,000 test images are looked at once, at the
+# end. The command line runs the same recipe (for 30 epochs)::
 #
 #     tracegrad train --dataset mnist --layers 784-30-10 --activation sigmoid --output sigmoid \
 #         --loss quadratic --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30 --l2 0
