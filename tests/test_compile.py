@@ -393,3 +393,19 @@ def test_subnormals_are_flushed_during_the_compiled_update_only(flush):
     expected = 0.0 if flush else np.float32(2e-38) * np.float32(0.5)
     np.testing.assert_array_equal(buffer[:, 0], [expected, expected])
     assert np.float32(2e-38) * np.float32(0.5) > 0  # and IEEE arithmetic outside the step
+
+
+def test_a_quadratic_cost_written_as_a_lambda_is_told_about_label_loss():
+    # Nielsen's cost of labels, written the obvious way, cannot be read by the compiler;
+    # the warning must name the form that can, not only the L2 penalty's.
+    model = mlp("sigmoid", "sigmoid")(np.float32)
+    eye = np.eye(4, dtype=np.float32)
+
+    def quadratic(o, t):
+        return 0.5 * losses.mse(o, eye[t], "sum") / len(t)
+
+    opt = optim.SGD(model.parameters(), lr=3.0)
+    with pytest.warns(CompileWarning, match=r"label_loss\('quadratic', n_classes\)"):
+        step = compile_step(model, quadratic, opt)
+    assert not step.compiled
+    assert compile_step(model, label_loss("quadratic", 4), opt).compiled

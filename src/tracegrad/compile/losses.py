@@ -292,6 +292,8 @@ def kernel_for(loss):
         raise Unsupported(
             f"the loss {name} is not one of tracegrad.losses' functions "
             "(a custom callable may compute anything); for the notes' L2 penalty use "
-            "tracegrad.compile.with_l2_penalty(loss, model, lam, m)"
+            "tracegrad.compile.with_l2_penalty(loss, model, lam, m), for mse or Nielsen's "
+            "quadratic cost of class labels against one-hot rows "
+            "tracegrad.compile.label_loss('quadratic', n_classes)"
         )
     return kernel, penalty
