@@ -151,8 +151,8 @@ tg.draw(fused)
 # finite differences of the whole neuron with respect to each leaf.
 
 s = np.e / (1 + np.e)
-print(f"sigmoid(1) = {out.item():.10f} (composite), {fused.item():.10f} (fused), {s:.10f} (e/(1+e))")
-print(f"dsigma/dz  = {z.grad:.10f} (composite), {z_fused.grad:.10f} (fused), {s * (1 - s):.10f}")
+print(f"sigmoid(1) = {out.item():.10f} composite, {fused.item():.10f} fused, {s:.10f} e/(1+e)")
+print(f"dsigma/dz  = {z.grad:.10f} composite, {z_fused.grad:.10f} fused, {s * (1 - s):.10f}")
 assert abs(out.item() - 0.7310585786) < 1e-10 and abs(fused.item() - out.item()) < 1e-15
 assert abs(z.grad - s * (1 - s)) < 1e-12 and abs(z.grad - 0.1966119332) < 1e-10
 assert abs(z_fused.grad - z.grad) < 1e-15
@@ -245,7 +245,7 @@ assert abs(before - (up - down) / 2e-6) < 1e-8
 
 optimizer = tg.optim.SGD(params, lr=1.0)
 costs = []
-for step in range(3000):
+for _ in range(3000):
     optimizer.zero_grad()
     cost = cross_entropy(forward(X), Y)
     cost.backward()

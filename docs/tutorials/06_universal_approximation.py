@@ -63,20 +63,27 @@ assert correct.max() == 3  # three are possible, four never
 # is convex, and XOR is unchanged by the swap :math:`x \mapsto 1 - x` (it maps each class
 # onto itself), which turns :math:`w` into :math:`-w`; averaging a solution with its mirror
 # image gives one at least as good with :math:`w = 0`. The best linear model therefore
-# ignores its input, answers :math:`h = 1/2` everywhere, and its cost is exactly
+# ignores its input, answers :math:`h = 1/2` everywhere (half the labels are 1), and its
+# cost is exactly
 # :math:`\ln 2`. Gradient descent with tracegrad finds just that:
 
+
+def train(model, inputs, optimizer, steps):
+    """Full-batch training on the four points; returns the last cost and the outputs."""
+    for _ in range(steps):
+        optimizer.zero_grad()
+        cost = tg.losses.binary_cross_entropy(model(inputs), Y)
+        cost.backward()
+        optimizer.step()
+    with tg.no_grad():
+        return cost, model(inputs).numpy()
+
+
 logistic = tg.nn.Sequential(tg.nn.Linear(2, 1, rng=0, dtype=np.float64), tg.nn.Sigmoid())
-optimizer = tg.optim.SGD(logistic.parameters(), lr=1.0)
-for step in range(2000):
-    optimizer.zero_grad()
-    cost = tg.losses.binary_cross_entropy(logistic(X), Y)
-    cost.backward()
-    optimizer.step()
-with tg.no_grad():
-    h_linear = logistic(X).numpy()
+cost, h_linear = train(logistic, X, tg.optim.SGD(logistic.parameters(), lr=1.0), 2000)
+w_linear = logistic[0].weight.data.ravel()
 print(f"logistic regression: cost {cost.item():.6f} (ln 2 = {np.log(2):.6f}), "
-      f"w = {logistic[0].weight.data.ravel().round(4)}, outputs {h_linear.ravel().round(3)}")  # fmt: skip
+      f"w = {w_linear.round(4)}, outputs {h_linear.ravel().round(3)}")  # fmt: skip
 assert cost.item() >= np.log(2) - 1e-12  # never below the theoretical minimum
 assert abs(cost.item() - np.log(2)) < 1e-4  # and it gets there
 assert ((h_linear > 0.5) == (Y > 0.5)).sum() < 4
@@ -93,16 +100,9 @@ assert ((h_linear > 0.5) == (Y > 0.5)).sum() < 4
 # two points stuck at :math:`1/2`. The seed below is one that trains.)
 
 net = tg.nn.MLP([2, 2, 1], activation="sigmoid", output="sigmoid", rng=1, dtype=np.float64)
-optimizer = tg.optim.Adam(net.parameters(), lr=0.1)
-for step in range(500):
-    optimizer.zero_grad()
-    cost = tg.losses.binary_cross_entropy(net(X), Y)
-    cost.backward()
-    optimizer.step()
-
+cost, h_net = train(net, X, tg.optim.Adam(net.parameters(), lr=0.1), 500)
 with tg.no_grad():
     phi = net[1](net[0](X)).numpy()  # Linear W^(1), then the sigmoid: the basis functions
-    h_net = net(X).numpy()
 print(f"2-2-1 network: cost {cost.item():.4f}, outputs {h_net.ravel().round(3)}")
 for xi, p in zip(X, phi, strict=True):
     print(f"x = {xi} -> phi(x) = {p.round(3)}")
@@ -120,15 +120,9 @@ print("phi(0,0) + phi(1,1) - phi(0,1) - phi(1,0) =", gap.round(3))
 assert np.abs(gap).max() > 0.5
 
 on_phi = tg.nn.Sequential(tg.nn.Linear(2, 1, rng=0, dtype=np.float64), tg.nn.Sigmoid())
-optimizer = tg.optim.SGD(on_phi.parameters(), lr=1.0)
-for step in range(2000):
-    optimizer.zero_grad()
-    cost_phi = tg.losses.binary_cross_entropy(on_phi(phi), Y)
-    cost_phi.backward()
-    optimizer.step()
-with tg.no_grad():
-    h_phi = on_phi(phi).numpy()
-print(f"logistic regression on phi(x): cost {cost_phi.item():.4f}, outputs {h_phi.ravel().round(3)}")
+cost_phi, h_phi = train(on_phi, phi, tg.optim.SGD(on_phi.parameters(), lr=1.0), 2000)
+print(f"logistic regression on phi(x): cost {cost_phi.item():.4f}, "
+      f"outputs {h_phi.ravel().round(3)}")  # fmt: skip
 assert np.array_equal(h_phi.round(), Y)
 assert cost_phi.item() < 0.5 * np.log(2)  # far below the ln 2 of any line in x
 
