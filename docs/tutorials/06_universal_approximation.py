@@ -64,8 +64,7 @@ assert correct.max() == 3  # three are possible, four never
 # onto itself), which turns :math:`w` into :math:`-w`; averaging a solution with its mirror
 # image gives one at least as good with :math:`w = 0`. The best linear model therefore
 # ignores its input, answers :math:`h = 1/2` everywhere (half the labels are 1), and its
-# cost is exactly
-# :math:`\ln 2`. Gradient descent with tracegrad finds just that:
+# cost is exactly :math:`\ln 2`. Gradient descent with tracegrad finds just that:
 
 
 def train(model, inputs, optimizer, steps):
@@ -135,8 +134,9 @@ W2, b2 = net.linears[1].weight.data.ravel(), net.linears[1].bias.data[0]
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
 for ax, points, title in ((left, X, "input space x"), (right, phi, "hidden space phi(x)")):
     ax.scatter(points[:, 0], points[:, 1], c=Y[:, 0], cmap="coolwarm", s=140, edgecolors="k")
-    for xi, p in zip(X, points, strict=True):
-        ax.annotate(f"({xi[0]:g},{xi[1]:g})", p, textcoords="offset points", xytext=(8, 8))
+    # (0,0) and (1,1) land almost on one spot in phi-space: label one above, one below.
+    for xi, p, offset in zip(X, points, [(8, 8), (8, 8), (8, 8), (8, -16)], strict=True):
+        ax.annotate(f"({xi[0]:g},{xi[1]:g})", p, textcoords="offset points", xytext=offset)
     ax.set_xlim(-0.2, 1.3)
     ax.set_ylim(-0.2, 1.3)
     ax.set_title(title)
@@ -209,7 +209,9 @@ fig.tight_layout()
 # activations are the eight basis functions :math:`\phi_j(x; \theta_j) = \tanh(w^{(1)}_j x'
 # + b^{(1)}_j)`, each a smooth step whose position and steepness training chose; the output
 # is their weighted sum :math:`\sum_j w^{(2)}_j \phi_j(x) + b^{(2)}`. Summing the weighted
-# curves below gives the fit back exactly.
+# curves below gives the fit back exactly. Notice that the weighted terms are large and
+# mostly cancel: training looks for a good sum, not for tidy, separate bumps, which is one
+# reason a hidden unit of a trained network is rarely meaningful on its own.
 
 eight = next(fit for fit in fits if fit.units == 8)
 normalize, mlp = eight.model[0], eight.model[1]
