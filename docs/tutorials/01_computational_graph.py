@@ -142,6 +142,11 @@ tg.draw(out)
 # ``tg.sigmoid``: one box with that one local gradient, and no overflow of :math:`e^{-z}`
 # for very negative :math:`z`.
 
+u = 1 + np.exp(-1.0)  # the value entering the division, at z = 1
+chain = (-1 / u**2) * 1 * np.exp(-1.0) * (-1)  # div, add, exp, neg: right to left
+print(f"product of the local gradients: {chain:.6f}; backprop's dsigma/dz: {z.grad:.6f}")
+assert abs(chain - z.grad) < 1e-14
+
 fused, z_fused, leaves_fused = neuron(tg.sigmoid)
 tg.draw(fused)
 
