@@ -153,8 +153,8 @@ fig.tight_layout()
 # More units, better fits
 # -----------------------
 #
-# The second half of the theorem's statement: with more basis functions a network fits
-# more complicated functions. :func:`tracegrad.universal.fit_widths` (the machinery behind
+# Now the theorem itself: with more basis functions, a network fits more complicated
+# functions. :func:`tracegrad.universal.fit_widths` (the machinery behind
 # ``tracegrad demo universal``) fits a 1-:math:`M`-1 network of tanh units to noisy samples of
 # a sine, for each width :math:`M`, by L-BFGS on the full data from three seeded starts,
 # keeping the best; so the comparison is between what each width can represent, not
@@ -168,7 +168,7 @@ truth = np.sin(3 * grid)
 errors = {}
 for fit in fits:
     errors[fit.units] = np.mean((fit(grid).ravel() - truth) ** 2)  # against the noiseless sine
-    print(f"{fit.units:2d} units: training MSE {fit.mse:.4f}, "
+    print(f"{fit.units:2d} hidden units: training MSE {fit.mse:.4f}, "
           f"MSE against sin(3x) itself {errors[fit.units]:.4f}")  # fmt: skip
 
 mse = {fit.units: fit.mse for fit in fits}
