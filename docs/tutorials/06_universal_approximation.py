@@ -168,7 +168,7 @@ truth = np.sin(3 * grid)
 errors = {}
 for fit in fits:
     errors[fit.units] = np.mean((fit(grid).ravel() - truth) ** 2)  # against the noiseless sine
-    print(f"{fit.units:2d} hidden units: training MSE {fit.mse:.4f}, "
+    print(f"{fit.units:2d} hidden unit{'s' * (fit.units > 1)}: training MSE {fit.mse:.4f}, "
           f"MSE against sin(3x) itself {errors[fit.units]:.4f}")  # fmt: skip
 
 mse = {fit.units: fit.mse for fit in fits}
