@@ -349,3 +349,39 @@ def test_minimize_trains_a_real_logistic_regression():
     reference = scipy.optimize.minimize(numpy_cost, np.zeros(3), jac=True, tol=1e-12).x
     found = np.append(model.weight.data.ravel(), model.bias.data)
     np.testing.assert_allclose(found, reference, atol=1e-6)
+
+
+def test_minimize_gives_scipy_one_blas_thread_and_the_model_the_callers(monkeypatch):
+    # SciPy's step works on tiny arrays (a thread pool only slows it); the model's
+    # forward and backward may be large and keep the caller's threads.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+                if lib["user_api"] == "blas"}  # fmt: skip
+
+    outside = blas_threads()
+    if not outside:
+        pytest.skip("no BLAS that threadpoolctl can see")
+    seen_in_scipy = []
+    real_minimize = scipy.optimize.minimize
+
+    def recording_minimize(*args, **kwargs):
+        seen_in_scipy.append(blas_threads())
+        return real_minimize(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", recording_minimize)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        outside = blas_threads()
+        seen_in_loss, seen_in_callback = [], []
+        model = QuadraticModel()
+
+        def loss():
+            seen_in_loss.append(blas_threads())
+            return model.loss()
+
+        optim.minimize(model, loss, callback=lambda r: seen_in_callback.append(blas_threads()))
+        assert blas_threads() == outside  # restored afterwards
+    assert outside == {2} and seen_in_scipy == [{1}]
+    assert seen_in_loss and all(s == outside for s in seen_in_loss)
+    assert seen_in_callback and all(s == outside for s in seen_in_callback)
