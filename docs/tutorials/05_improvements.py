@@ -595,21 +595,32 @@ rosenbrock(grad0).backward()
 assert np.allclose(first_step("SGD, lr 1e-3"), 1e-3 * np.abs(grad0.grad))  # plain: lr * g
 assert np.allclose(first_step("momentum 0.9"), first_step("SGD, lr 1e-3"))  # no velocity yet
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
-gx, gy = np.meshgrid(np.linspace(-2, 2, 300), np.linspace(-1, 3, 300))
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+gx, gy = np.meshgrid(np.linspace(-2, 2, 300), np.linspace(-1, 3.2, 300))
 f_grid = (1 - gx) ** 2 + 100 * (gy - gx**2) ** 2
-ax1.contour(gx, gy, f_grid, levels=np.logspace(-1, 3.5, 14), colors="0.75", linewidths=0.7)
-for name, pts in paths.items():
-    ax1.plot(pts[:, 0], pts[:, 1], lw=1.2, label=name)
-    ax2.semilogy(distance[name], label=name)
-ax1.plot(-1.5, 2.0, "ko")
-ax1.plot(1, 1, "k*", markersize=12)
-ax1.set(
-    xlim=(-2, 2), ylim=(-1, 3), xlabel="x", ylabel="y", title="2000 steps on Rosenbrock's function"
-)
-ax1.legend(fontsize=8, loc="lower right")
-ax2.axhline(0.05, color="0.5", ls=":")
-ax2.set(xlabel="step", ylabel="distance to the minimum (1, 1)", title="How fast they get there")
+families = {
+    "gradient and velocity": ["SGD, lr 1e-3", "momentum 0.9", "Nesterov 0.9"],
+    "per-coordinate scaling": ["Adagrad, lr 1", "RMSProp, lr 3e-3", "Adam, lr 0.1"],
+}
+colors = dict(zip(optimizers, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+for ax, (family, names) in zip(axes[:2], families.items(), strict=True):
+    ax.contour(gx, gy, f_grid, levels=np.logspace(-1, 3.5, 14), colors="0.8", linewidths=0.7)
+    for name, width in zip(names, (4.0, 2.2, 1.0), strict=True):  # wide first: all stay visible
+        pts = paths[name]
+        ax.plot(pts[:, 0], pts[:, 1], lw=width, color=colors[name], alpha=0.8, label=name)
+        # A dot every 100 steps (close dots: slow progress) and a square where it ends.
+        ax.plot(pts[::100, 0], pts[::100, 1], "o", color=colors[name], markersize=width + 2)
+        ax.plot(*pts[-1], "s", color=colors[name], markeredgecolor="k", markersize=7)
+    ax.plot(-1.5, 2.0, "ko")
+    ax.plot(1, 1, "k*", markersize=12)
+    ax.set(xlim=(-2, 2), ylim=(-1, 3.2), xlabel="x", ylabel="y", title=family)
+    ax.legend(fontsize=8, loc="lower right")
+for name in optimizers:
+    axes[2].semilogy(distance[name], color=colors[name], label=name)
+axes[2].axhline(0.05, color="0.5", ls=":")
+axes[2].set(xlabel="step", ylabel="distance to the minimum (1, 1)", title="How fast they get there")
+axes[2].legend(fontsize=8)
+fig.suptitle("2000 steps on Rosenbrock's function from (-1.5, 2), a dot every 100 steps")
 fig.tight_layout()
 
 # %%
