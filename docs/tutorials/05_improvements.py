@@ -221,8 +221,9 @@ fig.tight_layout()
 # ---------------------------------------------
 #
 # Dropout zeroes each hidden activation with probability :math:`p` while training,
-# with a fresh random mask at every forward pass (every minibatch), so no unit can rely
-# on a particular other unit being there. tracegrad, like PyTorch, uses *inverted*
+# with a fresh random mask at every forward pass, so no unit can rely on a particular
+# other unit being there. (The notes draw the mask once per epoch; tracegrad, like
+# PyTorch and Keras, draws a new one for every minibatch.) tracegrad, like PyTorch, uses *inverted*
 # dropout: the surviving activations are multiplied by :math:`1/(1-p)`, so the expected
 # activation is unchanged,
 #
@@ -254,7 +255,7 @@ print("evaluation: the input comes out unchanged")
 
 # %%
 # Does it help? Give a network far more capacity than 80 noisy points need and it
-# memorizes them. Train the same network (two hidden layers of 64 ReLU units) with and
+# starts to fit their noise. Train the same network (two hidden layers of 64 ReLU units) with and
 # without dropout on 80 points of the two-moons data set, and test it on 1000 fresh
 # points. ``model.eval()`` switches dropout off before measuring.
 
@@ -380,9 +381,11 @@ assert s2 > 10 * (g @ g)  # near the minimum, noise dominates a single-sample gr
 # long to get there. Decaying the rate gives both. The notes' recurrence
 # :math:`\mu_{k+1} = \mu_k / (1 + \text{decay})` multiplies the rate by the same factor
 # every step, which is ``tg.optim.ExponentialDecay(mu0, 1 / (1 + decay))``;
-# ``tg.optim.InverseTimeDecay(mu0, decay)`` is :math:`\mu_k = \mu_0 / (1 + \text{decay}\cdot k)`,
-# the ``decay`` of Keras's classic optimizers that the notes' course used, halved at
-# :math:`k = 1/\text{decay}`. ``StepDecay`` and ``CosineDecay`` are the other two.
+# ``tg.optim.InverseTimeDecay(mu0, decay)`` is
+# :math:`\mu_k = \mu_0 / (1 + \text{decay}\cdot k)`, the ``decay`` argument of Keras's
+# classic optimizers (and of ``tracegrad train --lr-decay``, per epoch), which halves
+# the rate at :math:`k = 1/\text{decay}` and then falls more and more slowly.
+# ``StepDecay`` and ``CosineDecay`` are the other two schedules.
 
 mu0, decay = 0.1, 0.01
 mu = mu0
@@ -554,7 +557,8 @@ for name in optimizers:
 # velocity in the units of the gradient (PyTorch's form, :math:`b = \beta b + g`,
 # :math:`w \leftarrow w - \mu b`), which for a constant :math:`\mu` is the same
 # update, as the notes' recurrence written out by hand confirms. **Nesterov** takes the
-# gradient where the velocity is about to carry it, which damps the overshoot.
+# gradient where the velocity is about to carry it, which damps the oscillation once
+# the velocity has built up.
 
 w_notes, v = np.array([-1.5, 2.0]), np.zeros(2)
 for _ in range(50):
@@ -626,11 +630,12 @@ fig.tight_layout()
 # %%
 # Plain SGD crawls along the valley floor and is still far from :math:`(1, 1)` after
 # 2000 steps; momentum and Nesterov get there in a few hundred, Nesterov a little
-# sooner and with less overshoot. Adam's per-coordinate scaling takes it down the
-# valley quickly too. Adagrad's sum only grows, so its steps keep shrinking and it
-# stalls in the valley: good for sparse gradients that need large steps late, poor
-# for a long walk. RMSProp's running mean forgets, so its step does not die out, but
-# without momentum it creeps along the valley.
+# sooner (its very first steps jump further across the valley: it steps along
+# :math:`g + \beta b`, which is :math:`1.9\,g` at the start). Adam's per-coordinate
+# scaling takes it down the valley quickly too. Adagrad's sum only grows, so its
+# steps keep shrinking and it stalls in the valley: good for sparse gradients that
+# need large steps late, poor for a long walk. RMSProp's running mean forgets, so its
+# step does not die out, but without momentum it creeps along the valley.
 #
 # None of these numbers transfer to a network unchanged (each optimizer has its own
 # good learning rate), but the mechanisms do: momentum accumulates consistent
