@@ -228,6 +228,19 @@ def test_schedule_values():
     assert cos(2) == pytest.approx(0.6)  # halfway down
 
 
+def test_the_notes_decay_recurrence_is_exponential_decay():
+    # The notes write lr_{k+1} = lr_k / (1 + decay): geometric, not inverse-time.
+    lr0, decay, lr = 0.1, 0.05, 0.1
+    notes = []
+    for _ in range(30):
+        notes.append(lr)
+        lr = lr / (1 + decay)
+    exponential = optim.ExponentialDecay(lr0, 1 / (1 + decay))
+    assert [exponential(k) for k in range(30)] == pytest.approx(notes, rel=1e-12)
+    inverse_time = optim.InverseTimeDecay(lr0, decay)
+    assert inverse_time(29) > notes[29] * 1.5  # 1 / (1 + d k) decays far more slowly
+
+
 def test_schedule_apply_and_config():
     opt = optim.SGD([Param([0.0])], lr=1.0)
     schedule = optim.InverseTimeDecay(0.1, decay=1.0)

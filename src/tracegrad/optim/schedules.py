@@ -61,7 +61,10 @@ def _check_lr0(lr0) -> None:
 
 
 class InverseTimeDecay(Schedule):
-    """``lr_k = lr0 / (1 + decay * k)``: the decay of the course notes, halved by ``k = 1/decay``.
+    """``lr_k = lr0 / (1 + decay * k)``, halved by ``k = 1/decay``: Keras's classic ``decay``.
+
+    The course notes' recurrence ``lr_{k+1} = lr_k / (1 + decay)`` shrinks the rate by
+    the same factor every step instead: that is ``ExponentialDecay(lr0, 1 / (1 + decay))``.
 
     Parameters
     ----------
@@ -112,7 +115,7 @@ class StepDecay(Schedule):
 
 
 class ExponentialDecay(Schedule):
-    """``lr_k = lr0 * gamma ** k``.
+    """``lr_k = lr0 * gamma ** k``; with ``gamma = 1 / (1 + decay)`` the course notes' decay.
 
     Parameters
     ----------
