@@ -38,9 +38,15 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import tracegrad as tg
 from tracegrad import losses, nn
+
+# Every matrix on this page is small (1,438 x 64 at most): splitting each product
+# across BLAS threads costs more than it saves, and on busy shared cores (a CI
+# machine) far more. One BLAS thread until the end of the page.
+blas_threads = threadpool_limits(limits=1)
 
 blobs = tg.datasets.blobs(n_samples=60, seed=0)
 X, labels = blobs.X.astype(np.float64), blobs.y
@@ -121,9 +127,7 @@ def cost_by_hand(Thetas, X, Y, lam):
 def cost(model, X, Y, lam):
     m = len(X)
     h = model(X)
-    return losses.binary_cross_entropy(h, Y, reduction="sum") / m + losses.l2_penalty(
-        model, lam, m
-    )
+    return losses.binary_cross_entropy(h, Y, reduction="sum") / m + losses.l2_penalty(model, lam, m)
 
 
 J_hand = cost_by_hand(thetas(model), X, Y, lam)
@@ -280,7 +284,9 @@ J_start = cost(make_network(), X, Y, lam).item()
 trained = {}
 for method in ("L-BFGS-B", "CG"):
     net = make_network()
-    result = tg.optim.minimize(net, lambda net=net: cost(net, X, Y, lam), method=method, maxiter=500)
+    result = tg.optim.minimize(
+        net, lambda net=net: cost(net, X, Y, lam), method=method, maxiter=500
+    )
     J_end = cost(net, X, Y, lam).item()
     accuracy = np.mean(tg.training.predict(net, X) == labels)
     grad = gradient_norm(net)
@@ -329,8 +335,10 @@ assert check.relative_difference < 1e-9
 def as_theta_layout(details, model):
     """The numerical gradients of each layer, bias column first, like Theta."""
     names = [name for name, _ in model.named_parameters()]
-    grads = [details[name]["numerical"].reshape(p.shape) for name, p in zip(
-        names, model.parameters(), strict=True)]
+    grads = [
+        details[name]["numerical"].reshape(p.shape)
+        for name, p in zip(names, model.parameters(), strict=True)
+    ]
     return [np.column_stack([b, W]) for W, b in zip(grads[0::2], grads[1::2], strict=True)]
 
 
@@ -341,8 +349,10 @@ def relative_difference(a, b):
 
 numerical = as_theta_layout(check.details, model)
 D_good = backprop_by_hand(thetas(model), X, Y, lam)
-D_buggy = [D + lam / m * np.column_stack([T[:, 0], 0 * T[:, 1:]])
-           for D, T in zip(D_good, thetas(model), strict=True)]  # penalizes the biases too
+D_buggy = [
+    D + lam / m * np.column_stack([T[:, 0], 0 * T[:, 1:]])
+    for D, T in zip(D_good, thetas(model), strict=True)
+]  # penalizes the biases too
 good, buggy = relative_difference(numerical, D_good), relative_difference(numerical, D_buggy)
 print(f"by-hand D: {good:.1e}    with the bias regularized too: {buggy:.1e}")
 assert good < 1e-9 and buggy > 1e-4
@@ -351,13 +361,14 @@ assert good < 1e-9 and buggy > 1e-4
 # Why the check is switched off before training: it evaluates :math:`J` twice per
 # parameter, while backprop gets all the partial derivatives for the price of
 # about two forward passes. On the network of the last section (64 inputs, 25
-# hidden units, 10 outputs: 1,885 parameters) and 200 digits:
+# hidden units, 10 outputs: 1,885 parameters) and 100 digits:
 
 digits_train, digits_test = tg.datasets.load("digits")
-X_digits, y_digits = digits_train.X[:200] / 16.0, digits_train.y[:200]
+X_digits, y_digits = digits_train.X[:100] / 16.0, digits_train.y[:100]
 Y_digits = np.eye(10)[y_digits]
-big = nn.MLP([64, 25, 10], activation="sigmoid", output="sigmoid", init="epsilon", rng=0,
-             dtype=np.float64)
+big = nn.MLP(
+    [64, 25, 10], activation="sigmoid", output="sigmoid", init="epsilon", rng=0, dtype=np.float64
+)
 
 
 def one_backprop_step():
@@ -376,7 +387,190 @@ start = time.perf_counter()
 big_check = tg.check_model_gradients(big, lambda: cost(big, X_digits, Y_digits, lam))
 check_seconds = time.perf_counter() - start
 ratio = check_seconds / backprop_seconds
-print(f"{big.num_parameters()} parameters: backprop {backprop_seconds * 1e3:.2f} ms, "
-      f"gradient check {check_seconds:.2f} s ({2 * big.num_parameters()} evaluations of J): "
-      f"{ratio:.0f} times slower; relative difference {big_check.relative_difference:.1e}")
+print(
+    f"{big.num_parameters()} parameters: backprop {backprop_seconds * 1e3:.2f} ms, "
+    f"gradient check {check_seconds:.2f} s ({2 * big.num_parameters()} evaluations of J): "
+    f"{ratio:.0f} times slower; relative difference {big_check.relative_difference:.1e}"
+)
 assert ratio > 1 and big_check.relative_difference < 1e-9
+
+# %%
+# Random initialization: breaking the symmetry
+# --------------------------------------------
+#
+# Why not start from :math:`\Theta = 0`, as logistic regression can? Because then
+# every hidden unit of a layer computes the same function of the inputs: the same
+# :math:`z`, the same :math:`a`. Their outgoing weights are equal too, so
+# backprop hands each of them the same :math:`\delta`, and each of their incoming
+# weight rows gets the same update. Equal before the step means equal after it,
+# for ever: 25 hidden units that behave as one. The same holds for any start in
+# which all the weights are equal, zero or not.
+#
+# The course's fix draws each weight uniformly from
+# :math:`[-\varepsilon_{init}, \varepsilon_{init}]`, with
+# :math:`\varepsilon_{init} = \sqrt{6} / \sqrt{L_{in} + L_{out}}` for a layer with
+# :math:`L_{in}` inputs and :math:`L_{out}` outputs: different from unit to unit,
+# and small enough that the sigmoids start in their steep middle, not in their
+# flat tails. That is ``init="epsilon"``
+# (:func:`tracegrad.nn.init.symmetric_uniform`); its biases start at zero, which is
+# harmless once the weights differ.
+#
+# The three networks below are trained the same way (L-BFGS, 100 iterations, on
+# 500 digits): from all-zero weights, from weights that are all 0.05, and from
+# :math:`\varepsilon_{init}`.
+
+X_sym, y_sym = digits_train.X[:500] / 16.0, digits_train.y[:500]
+Y_sym = np.eye(10)[y_sym]
+
+
+def all_equal(shape, rng, dtype):
+    return nn.init.constant(shape, rng, dtype, value=0.05)
+
+
+results = {}
+for init in ("zeros", all_equal, "epsilon"):
+    net = nn.MLP(
+        [64, 25, 10], activation="sigmoid", output="sigmoid", init=init, rng=0, dtype=np.float64
+    )
+    tg.optim.minimize(net, lambda net=net: cost(net, X_sym, Y_sym, 1.0), maxiter=100)
+    W1 = net.linears[0].weight.data  # row j: the weights into hidden unit j
+    spread = np.abs(W1 - W1[0]).max()  # how far the hidden units are from the first one
+    accuracy = np.mean(tg.training.predict(net, X_sym) == y_sym)
+    name = getattr(init, "__name__", init)
+    results[name] = W1
+    print(
+        f"{name:9s} largest |W1 - W1[0]| = {spread:.2e}, largest |W1| = {np.abs(W1).max():.2f}, "
+        f"training accuracy {accuracy:.3f}"
+    )
+    if name != "epsilon":  # the weights moved, but every hidden unit is still the same unit
+        assert spread < 1e-12 and np.abs(W1).max() > 0.2 and accuracy < 0.6
+    else:
+        assert spread > 0.5 and accuracy > 0.95
+
+# %%
+# The weights into each hidden unit, drawn as the 8×8 image they multiply: from
+# equal weights, 25 copies of one feature; from random weights, 25 different ones.
+
+
+def mosaic(W, side=8, per_row=5):
+    """The rows of W as side×side tiles, per_row across, with a blank line between."""
+    rows = []
+    for start in range(0, len(W), per_row):
+        tiles = [
+            np.pad(w.reshape(side, side), 1, constant_values=np.nan)
+            for w in W[start : start + per_row]
+        ]
+        rows.append(np.hstack(tiles))
+    return np.vstack(rows)
+
+
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.8))
+for ax, (init, W1) in zip(axes, results.items(), strict=True):
+    ax.imshow(mosaic(W1), cmap="RdBu_r", vmin=-np.abs(W1).max(), vmax=np.abs(W1).max())
+    ax.set_title(f"init={init}")
+    ax.axis("off")
+fig.suptitle("weights into the 25 hidden units after training")
+fig.tight_layout()
+
+# %%
+# Putting it together on the digits
+# ---------------------------------
+#
+# The course's recipe: pick the architecture (64 pixel inputs, one hidden layer of
+# 25 units, 10 outputs), initialize randomly, forward, cost, backprop, check the
+# gradients once (done above), then let an advanced optimizer minimize
+# :math:`J(\Theta)`. What is left is :math:`\lambda`, and that cannot be chosen
+# on the training set, whose cost only ever likes a smaller :math:`\lambda`. It is
+# chosen on examples held out from training (a validation set), and the test set
+# is used once, at the very end, to report how good the chosen model is.
+#
+# :class:`tracegrad.sklearn.MLPClassifier` is the same network behind
+# scikit-learn's estimator interface, so scikit-learn's model-selection tools can
+# run the sweep: ``validation_curve`` fits one network per :math:`\lambda` on the
+# training part and scores it on the held-out part. ``solver="lbfgs"`` is the
+# advanced optimizer of the unrolling section on the full batch, and ``alpha``
+# is the notes' :math:`\lambda`: it adds :math:`\frac{\alpha}{2m}\sum\|W\|^2`,
+# biases excluded. One difference from the course: with more than two classes
+# the estimator uses a softmax output (one probability distribution over the 10
+# digits) rather than 10 independent logistic units.
+
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import ShuffleSplit, validation_curve  # noqa: E402
+
+from tracegrad.sklearn import MLPClassifier  # noqa: E402
+
+X_train, y_train = digits_train.X / 16.0, digits_train.y  # pixels 0..16 scaled to [0, 1]
+X_test, y_test = digits_test.X / 16.0, digits_test.y
+lambdas = np.array([0.001, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0])
+network = MLPClassifier(
+    hidden_layer_sizes=(25,), activation="logistic", solver="lbfgs", max_iter=1000, random_state=0
+)
+held_out = ShuffleSplit(n_splits=1, test_size=0.25, random_state=0)  # one validation set
+
+with warnings.catch_warnings():  # an iteration cap, like the course's 50 for fmincg
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    train_scores, val_scores = validation_curve(
+        network, X_train, y_train, param_name="alpha", param_range=lambdas, cv=held_out
+    )
+train_scores, val_scores = train_scores[:, 0], val_scores[:, 0]
+for lam_, tr_, va_ in zip(lambdas, train_scores, val_scores, strict=True):
+    print(f"lambda {lam_:5g}: training accuracy {tr_:.3f}, validation accuracy {va_:.3f}")
+best_lambda = lambdas[np.argmax(val_scores)]
+print("chosen lambda:", best_lambda)
+
+fig, ax = plt.subplots(figsize=(6, 3.8))
+ax.semilogx(lambdas, train_scores, "o-", label="training set")
+ax.semilogx(lambdas, val_scores, "o-", label="validation set")
+ax.axvline(best_lambda, color="grey", linestyle=":", label=f"chosen $\\lambda$ = {best_lambda:g}")
+ax.set_xlabel("$\\lambda$")
+ax.set_ylabel("accuracy")
+ax.set_title("64-25-10 network on the digits, one fit per $\\lambda$")
+ax.legend()
+fig.tight_layout()
+
+# %%
+# Small :math:`\lambda`: the training set is fitted almost perfectly, better than
+# the held-out digits (the gap is overfitting). Large :math:`\lambda`: the
+# penalty wins, the weights shrink towards zero and both accuracies fall together
+# (underfitting). The chosen :math:`\lambda` sits between the two.
+
+assert val_scores.max() > 0.94
+assert train_scores[0] - val_scores[0] > 0.02  # overfitting at the smallest lambda...
+assert val_scores[0] < val_scores.max()  # ...which a larger lambda improves on
+assert val_scores[-1] < val_scores.max() - 0.1  # underfitting at the largest
+
+# %%
+# Refit with the chosen :math:`\lambda` on the whole training part, then look at
+# the test set, once. The estimator's final cost ``loss_`` is the cost with the
+# notes' penalty: recomputing it from the fitted weights ``coefs_`` (biases,
+# ``intercepts_``, left out of the penalty) gives the same number.
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    final = MLPClassifier(
+        hidden_layer_sizes=(25,),
+        activation="logistic",
+        solver="lbfgs",
+        max_iter=1000,
+        random_state=0,
+        alpha=best_lambda,
+    ).fit(X_train, y_train)
+
+m_train = len(X_train)
+probabilities = final.predict_proba(X_train)
+data_term = -np.mean(np.log(probabilities[np.arange(m_train), y_train]))
+penalty = best_lambda / (2 * m_train) * sum(np.sum(W.astype(np.float64) ** 2) for W in final.coefs_)
+print(
+    f"loss_ {final.loss_:.6f}; recomputed: {data_term:.6f} + {penalty:.6f} = "
+    f"{data_term + penalty:.6f}"
+)
+assert abs(final.loss_ - (data_term + penalty)) < 1e-4
+
+test_accuracy = final.score(X_test, y_test)
+print(
+    f"test accuracy with lambda = {best_lambda:g}: {test_accuracy:.4f} "
+    f"({round(test_accuracy * len(y_test))} of {len(y_test)} digits)"
+)
+assert test_accuracy >= 0.95
+
+blas_threads.restore_original_limits()  # leave BLAS as this page found it
