@@ -19,8 +19,8 @@ formulas are the same, the code is what the notes leave for you to write.
 # A small network to work on
 # --------------------------
 #
-# Everything up to the last section uses one small network, small enough that a
-# per-example loop in plain Python is instant and a gradient check is cheap:
+# The first sections use one small network, small enough that a per-example
+# loop in plain Python is instant and a gradient check is cheap:
 # :math:`L = 4` layers of :math:`s_1 = 2`, :math:`s_2 = 6`, :math:`s_3 = 4` and
 # :math:`s_4 = K = 3` units, sigmoid everywhere (the course's network: each output
 # is a logistic unit, one per class), trained on 60 points of three Gaussian
@@ -313,7 +313,8 @@ for method in ("L-BFGS-B", "CG"):
 # for every :math:`j`, and compare with backprop by the relative difference
 # :math:`\|g_{num} - g_{bp}\| / \|g_{num} + g_{bp}\|`. The two-sided difference is
 # accurate to :math:`O(\varepsilon^2)`, so a correct implementation gives
-# something near :math:`10^{-9}` or below; a wrong one gives something near 1.
+# something near :math:`10^{-9}` or below; a bug gives orders of magnitude more
+# (anything from :math:`10^{-4}` to 1).
 # :func:`tracegrad.check_model_gradients` does this for every parameter of a
 # model (in float64).
 #
@@ -359,7 +360,7 @@ assert good < 1e-9 and buggy > 1e-4
 # %%
 # Why the check is switched off before training: it evaluates :math:`J` twice per
 # parameter, while backprop gets all the partial derivatives for the price of
-# about two forward passes. On the network of the last section (64 inputs, 25
+# a forward and a backward pass. On the network of the last section (64 inputs, 25
 # hidden units, 10 outputs: 1,885 parameters) and 100 digits:
 
 digits_train, digits_test = tg.datasets.load("digits")
@@ -483,7 +484,7 @@ fig.tight_layout()
 # 25 units, 10 outputs), initialize randomly, forward, cost, backprop, check the
 # gradients once (done above), then let an advanced optimizer minimize
 # :math:`J(\Theta)`. What is left is :math:`\lambda`, and that cannot be chosen
-# on the training set, whose cost only ever likes a smaller :math:`\lambda`. It is
+# on the training set, whose fit only ever improves as :math:`\lambda` shrinks. It is
 # chosen on examples held out from training (a validation set), and the test set
 # is used once, at the very end, to report how good the chosen model is.
 #
