@@ -38,16 +38,10 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.model_selection import ShuffleSplit, validation_curve
-from threadpoolctl import threadpool_limits
 
 import tracegrad as tg
 from tracegrad import losses, nn
 from tracegrad.sklearn import MLPClassifier
-
-# Every matrix on this page is small (1,438 x 64 at most): splitting each product
-# across BLAS threads costs more than it saves, and on busy shared cores (a CI
-# machine) far more. One BLAS thread until the end of the page.
-blas_threads = threadpool_limits(limits=1)
 
 blobs = tg.datasets.blobs(n_samples=60, seed=0)
 X, labels = blobs.X.astype(np.float64), blobs.y
@@ -568,5 +562,3 @@ print(
     f"({round(test_accuracy * len(y_test))} of {len(y_test)} digits)"
 )
 assert test_accuracy >= 0.95
-
-blas_threads.restore_original_limits()  # leave BLAS as this page found it
