@@ -32,8 +32,9 @@ if "TRACEGRAD_DATA" not in os.environ and _shared.is_dir():
     os.environ["TRACEGRAD_DATA"] = str(_shared)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import tracegrad  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
+
+import tracegrad  # noqa: E402
 
 # One BLAS thread for the whole build. The tutorials' matrices are small, and OpenBLAS
 # splitting a 1438x64 @ 64x25 product over two threads made it 50 times slower (7.8 ms
