@@ -231,8 +231,8 @@ def test_a_script_without_a_main_guard_runs_a_sweep_on_a_local_cluster(tmp_path)
     script.write_text(
         "import sys\n"
         "print('script started', flush=True)\n"
-        "from tracegrad.sweep import Axis, Space, run_sweep\n"
-        "from tracegrad.sweep.dask import dask_runner\n"
+        "from tracegrad.sweep import Axis, Space, dask_runner, run_sweep\n"
+        "assert 'distributed' not in sys.modules  # imported when a cluster starts\n"
         "space = Space({'epochs': 1}, [Axis('layers', values=('8', '16'))])\n"
         "with dask_runner(workers=2) as runner:\n"
         "    study = run_sweep(space, runner=runner)\n"

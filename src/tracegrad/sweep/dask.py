@@ -124,7 +124,26 @@ def _main_script_hidden():
 
 @contextlib.contextmanager
 def dask_runner(workers: int | None = None, scheduler: str | None = None, timeout: float = 10):
-    """A ``DaskRunner`` on a new ``LocalCluster`` of ``workers`` processes, or on ``scheduler``."""
+    """Run a sweep's trials on Dask workers: ``run_sweep(space, runner=runner)`` inside.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a ``LocalCluster`` of this many worker processes (one thread each,
+        BLAS on one thread), closed when the ``with`` block ends. None: Dask's
+        default count.
+    scheduler : str, optional
+        The address of a running scheduler (``tcp://host:8786``) to use instead;
+        its cluster is left running.
+    timeout : float
+        Seconds to wait for ``scheduler`` before giving up with ``SweepError``.
+
+    Yields
+    ------
+    DaskRunner
+        For ``run_sweep(..., runner=...)``; ``runner.client`` is the
+        ``distributed.Client``.
+    """
     import dask
     from distributed import Client, LocalCluster
 
