@@ -22,6 +22,7 @@ sets give (``benchmarks/accuracy.py`` has those).
 """
 
 import csv
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -48,8 +49,8 @@ WORK = Path(workdir.name)
 # learning rate by the test score would make the test score an optimistic estimate.
 #
 # The pixels run from 0 to 255. ``Scaler("max")`` divides them by the largest value of
-# the *training* part, so that the inputs :math:`a^{(1)}` sit in :math:`[0, 1]`, where the
-# initial weights were sized for; its statistics come from training rows only, for the
+# the *training* part, so that the inputs :math:`a^{(1)}` sit in :math:`[0, 1]`, the range
+# the initial weights were sized for; its statistics come from training rows only, for the
 # same reason as above.
 #
 # The callbacks:
@@ -168,18 +169,9 @@ names = test.class_names
 
 fig, ax = plt.subplots(figsize=(6.4, 5.4), layout="constrained")
 image = ax.imshow(counts / counts.sum(axis=1, keepdims=True), cmap="Blues", vmin=0, vmax=1)
-for i in range(len(names)):
-    for j in range(len(names)):
-        if counts[i, j]:
-            ax.text(
-                j,
-                i,
-                counts[i, j],
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if i == j else "black",
-            )
+for (i, j), n in np.ndenumerate(counts):
+    if n:
+        ax.text(j, i, n, ha="center", va="center", fontsize=7, color="w" if i == j else "k")
 ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
 ax.set_yticks(range(len(names)), names)
 ax.set(xlabel="predicted", ylabel="true", title="Fashion-MNIST test set (colour: row share)")
@@ -408,9 +400,22 @@ space = tg.sweep.Space(
 )
 with tg.sweep.dask_runner(workers=2) as runner:
     client = runner.client
-    print(f"{len(client.nthreads())} workers, {sum(client.nthreads().values())} threads")
+    worker_pids = list(client.run(os.getpid).values())  # each worker is its own process
+    print(f"{len(worker_pids)} worker processes, {sum(client.nthreads().values())} threads")
     on_dask = tg.sweep.run_sweep(space, runner=runner)
-print("after the with block the client is", client.status)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    return True
+
+
+print(
+    "after the with block: client", client.status, "| workers alive:", any(map(alive, worker_pids))
+)
 serial = tg.sweep.run_sweep(space)
 
 
@@ -423,7 +428,7 @@ for layers, lr, score in table(on_dask):
     print(f"--layers {layers:>2} --lr {lr:<5}: validation accuracy {score:.4f}")
 print("best:", on_dask.best_params)
 
-assert client.status == "closed"  # the cluster shut down with the block
+assert client.status == "closed" and not any(map(alive, worker_pids))  # all shut down
 assert table(on_dask) == table(serial)  # the same numbers, wherever the trials ran
 scores = {(layers, lr): score for layers, lr, score in table(on_dask)}
 assert all(scores[size, 0.05] > scores[size, 0.002] for size in ("8", "64"))
