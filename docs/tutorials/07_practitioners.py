@@ -413,9 +413,8 @@ def alive(pid):
     return True
 
 
-print(
-    "after the with block: client", client.status, "| workers alive:", any(map(alive, worker_pids))
-)
+workers_alive = any(map(alive, worker_pids))
+print(f"after the with block: the client is {client.status}, workers alive: {workers_alive}")
 serial = tg.sweep.run_sweep(space)
 
 
@@ -428,7 +427,7 @@ for layers, lr, score in table(on_dask):
     print(f"--layers {layers:>2} --lr {lr:<5}: validation accuracy {score:.4f}")
 print("best:", on_dask.best_params)
 
-assert client.status == "closed" and not any(map(alive, worker_pids))  # all shut down
+assert client.status == "closed" and not workers_alive  # everything shut down
 assert table(on_dask) == table(serial)  # the same numbers, wherever the trials ran
 scores = {(layers, lr): score for layers, lr, score in table(on_dask)}
 assert all(scores[size, 0.05] > scores[size, 0.002] for size in ("8", "64"))
