@@ -224,6 +224,27 @@ def test_the_runner_holds_two_single_threaded_worker_processes():
     assert {threads for _, threads in pids} == {"1"}
 
 
+def test_a_script_without_a_main_guard_runs_a_sweep_on_a_local_cluster(tmp_path):
+    # Worker processes must not run the script again (as multiprocessing does with its
+    # __main__): here that would print the line once per worker and start a cluster in each.
+    script = tmp_path / "sweep_script.py"
+    script.write_text(
+        "import sys\n"
+        "print('script started', flush=True)\n"
+        "from tracegrad.sweep import Axis, Space, dask_runner, run_sweep\n"
+        "assert 'distributed' not in sys.modules  # imported when a cluster starts\n"
+        "space = Space({'epochs': 1}, [Axis('layers', values=('8', '16'))])\n"
+        "with dask_runner(workers=2) as runner:\n"
+        "    study = run_sweep(space, runner=runner)\n"
+        "print('file', __file__ == sys.argv[0], len(study.trials), study.best_value > 0.3)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["script started", "file True 2 True"], proc.stderr
+
+
 def test_pruning_stops_hopeless_trials(tmp_path):
     proc = cli(
         "sweep", "--lr", "0.05,0.1,0.02,1e-6,2e-6,3e-6", "--epochs", "4", "--prune", "--json",

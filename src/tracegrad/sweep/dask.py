@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 
 from .space import SweepError
 from .trial import run_trial
@@ -94,8 +95,55 @@ def _environ(values: dict):
 
 
 @contextlib.contextmanager
+def _main_script_hidden():
+    """Start worker processes without running the caller's script again in each of them.
+
+    A forkserver (or spawn) child runs the parent's ``__main__`` again, as
+    ``__mp_main__``, found by its ``__file__`` (or ``__spec__`` under ``python -m``):
+    a script that runs a sweep without an ``if __name__ == "__main__":`` guard
+    would repeat all its work and start a cluster inside every worker, and the
+    cluster fail with "Nanny failed to start". Workers run only tracegrad's
+    trial code, and Dask sends a function defined in ``__main__`` by value, so
+    the script is not needed there. Both names are put back once the workers
+    are up (the main thread waits for them meanwhile); a worker that Dask
+    restarts later (after a crash) starts the ordinary way.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: v for k, v in vars(main).items() if k in ("__file__", "__spec__")}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+@contextlib.contextmanager
 def dask_runner(workers: int | None = None, scheduler: str | None = None, timeout: float = 10):
-    """A ``DaskRunner`` on a new ``LocalCluster`` of ``workers`` processes, or on ``scheduler``."""
+    """Run a sweep's trials on Dask workers: ``run_sweep(space, runner=runner)`` inside.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a ``LocalCluster`` of this many worker processes (one thread each,
+        BLAS on one thread), closed when the ``with`` block ends. None: Dask's
+        default count.
+    scheduler : str, optional
+        The address of a running scheduler (``tcp://host:8786``) to use instead;
+        its cluster is left running.
+    timeout : float
+        Seconds to wait for ``scheduler`` before giving up with ``SweepError``.
+
+    Yields
+    ------
+    DaskRunner
+        For ``run_sweep(..., runner=...)``; ``runner.client`` is the
+        ``distributed.Client``.
+    """
     import dask
     from distributed import Client, LocalCluster
 
@@ -111,7 +159,7 @@ def dask_runner(workers: int | None = None, scheduler: str | None = None, timeou
         with client:
             yield DaskRunner(client)
         return
-    with dask.config.set(_FAST_START), _environ(_ONE_THREAD):
+    with dask.config.set(_FAST_START), _environ(_ONE_THREAD), _main_script_hidden():
         _preload_trial_code()
         cluster = LocalCluster(
             n_workers=workers,
