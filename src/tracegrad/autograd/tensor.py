@@ -84,12 +84,15 @@ class Tensor:
 
     Parameters
     ----------
-    data : array_like
-        Python numbers and lists become float32; NumPy arrays keep their dtype.
-    requires_grad : bool
-        Whether ``backward()`` should compute a gradient for this tensor.
+    data : array_like or Tensor
+        Python numbers and lists become float32; NumPy arrays and scalars keep their dtype.
+    requires_grad : bool, default False
+        Whether ``backward()`` should compute a gradient for this tensor; only
+        floating-point tensors can (TypeError otherwise).
     dtype : dtype, optional
         Convert the data to this dtype.
+    name : str, optional
+        A label, shown by the graph drawings and traces.
 
     Notes
     -----
