@@ -10,7 +10,19 @@ from ..autograd.tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A tensor that an optimizer trains (``requires_grad`` is on)."""
+    """A tensor that an optimizer trains (``requires_grad`` is on).
+
+    Parameters
+    ----------
+    data : array_like
+        The initial values; Python numbers and lists become float32.
+    requires_grad : bool, default True
+        Whether it trains.
+    dtype : dtype, optional
+        Convert the data to this dtype.
+    name : str, optional
+        A label for drawings and traces.
+    """
 
     __slots__ = ()
 
@@ -130,7 +142,13 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied one after the other; children are named ``0``, ``1``, ..."""
+    """Modules applied one after the other; children are named ``0``, ``1``, ...
+
+    Parameters
+    ----------
+    *layers : Module
+        The layers, in the order they apply (TypeError for anything else).
+    """
 
     def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):
