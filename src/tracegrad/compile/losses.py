@@ -201,6 +201,16 @@ class LabelLoss:
 
     Called, it is the eager ``losses.mse(out, eye[y])`` (``kind="mse"``) or Nielsen's
     quadratic cost ``0.5 * losses.mse(out, eye[y], "sum") / len(y)`` (``"quadratic"``).
+    Called with ``(out, y)``, ``y`` integer labels in 0..K-1.
+
+    Parameters
+    ----------
+    kind : {"mse", "quadratic"}
+        The mean over every element, or Nielsen's half sum over the batch size
+        (ValueError for anything else).
+    n_classes : int
+        K, the width of the one-hot rows; it must match the model's outputs for the
+        step to compile.
     """
 
     def __init__(self, kind: str, n_classes: int):
@@ -224,7 +234,22 @@ class LabelLoss:
 
 
 def label_loss(kind: str, n_classes: int) -> LabelLoss:
-    """``mse`` or Nielsen's ``quadratic`` cost of integer labels against one-hot rows."""
+    """``mse`` or Nielsen's ``quadratic`` cost of integer labels against one-hot rows.
+
+    Parameters
+    ----------
+    kind : {"mse", "quadratic"}
+        The mean over every element, or Nielsen's half sum over the batch size
+        (ValueError for anything else).
+    n_classes : int
+        K, the width of the one-hot rows; it must match the model's outputs for the
+        step to compile.
+
+    Returns
+    -------
+    LabelLoss
+        The loss, called as ``loss(out, y)``.
+    """
     return LabelLoss(kind, n_classes)
 
 
@@ -246,6 +271,18 @@ class WithL2Penalty:
     A closure computing the same sum is opaque to the compiler (it runs eagerly); this
     object says what it computes, so the compiled step adds λ/(2m)·Σ‖W‖² to the value and
     λ/m·W to each weight's gradient. Called directly, it is the eager sum.
+
+    Parameters
+    ----------
+    loss : callable
+        The data term ``loss(out, y)``; compiled when it is one of ``tracegrad.losses``'
+        functions or a :class:`LabelLoss`.
+    model : Module
+        The network whose weight matrices (biases excluded) are penalized.
+    lam : float
+        λ, the regularization strength, >= 0 (ValueError otherwise).
+    m : int
+        The number of training examples, > 0 (ValueError otherwise).
     """
 
     def __init__(self, loss, model, lam: float, m: int):
@@ -262,6 +299,23 @@ class WithL2Penalty:
 
 def with_l2_penalty(loss, model, lam: float, m: int) -> WithL2Penalty:
     """The notes' regularized cost, ``loss + λ/(2m)·Σ‖W‖²``, in a form the compiler can read.
+
+    Parameters
+    ----------
+    loss : callable
+        The data term ``loss(out, y)``; compiled when it is one of ``tracegrad.losses``'
+        functions or a :class:`LabelLoss`.
+    model : Module
+        The network whose weight matrices (biases excluded) are penalized.
+    lam : float
+        λ, the regularization strength, >= 0 (ValueError otherwise).
+    m : int
+        The number of training examples, > 0 (ValueError otherwise).
+
+    Returns
+    -------
+    WithL2Penalty
+        The regularized loss, called as ``cost(out, y)``.
 
     Examples
     --------

@@ -15,12 +15,19 @@ FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 class Drawing:
     """A laid-out graph: ``svg()``, ``dot()``, ``png()``, ``save(path)``; Jupyter shows it.
 
-    Attributes
+    Usually made by :func:`draw`; the constructor lays the graph out.
+
+    Parameters
     ----------
     nodes : list of Node
         Title and lines of each box, parents first.
     edges : list of (key, key)
-        Parent to child.
+        Parent to child, by the nodes' ``key``.
+
+    Attributes
+    ----------
+    nodes, edges
+        As given.
     layout : Layout
         Box corners and edge routes, in pixels.
     """
