@@ -224,6 +224,15 @@ class LabelLoss:
         return self._eye[np.asarray(y)]
 
     def __call__(self, out, y):
+        """The eager loss of outputs ``out`` (n, K) for integer labels ``y`` (n,).
+
+        Parameters
+        ----------
+        out : Tensor
+            The model's outputs.
+        y : array_like of int
+            Class labels in 0..K-1.
+        """
         t = self.one_hot(y, out.dtype)
         if self.kind == "mse":
             return losses.mse(out, t)
@@ -290,6 +299,15 @@ class WithL2Penalty:
         self.loss, self.model, self.lam, self.m = loss, model, float(lam), int(m)
 
     def __call__(self, out, y):
+        """The eager sum ``loss(out, y) + l2_penalty(model, lam, m)``.
+
+        Parameters
+        ----------
+        out : Tensor
+            The model's outputs.
+        y : array_like
+            Their targets, as ``loss`` takes them.
+        """
         return self.loss(out, y) + losses.l2_penalty(self.model, self.lam, self.m)
 
     def __repr__(self) -> str:

@@ -113,6 +113,15 @@ class CompiledStep:
         return self._program is not None
 
     def __call__(self, x, y) -> float:
+        """One training step on the batch ``(x, y)``; the loss before the update.
+
+        Parameters
+        ----------
+        x : array_like or Tensor
+            The inputs, (n, features); other shapes or dtypes run eagerly.
+        y : array_like or Tensor
+            Their targets, as ``loss`` takes them.
+        """
         program = self._program
         if program is not None and not program.still_valid():
             self._plans.clear()  # a layer or parameter was replaced: read the model again

@@ -54,7 +54,17 @@ class Drawing:
         return f'<div class="tracegrad-drawing" style="overflow-x: auto">{self.svg()}</div>'
 
     def save(self, path) -> Path:
-        """Write the drawing; the format follows the extension (.svg, .png, .dot or .gv)."""
+        """Write the drawing; the format follows the extension (.svg, .png, .dot or .gv).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file, written atomically; ValueError for another extension.
+
+        Returns
+        -------
+        Path
+        """
         path = Path(path)
         kind = FORMATS.get(path.suffix.lower())
         if kind is None:
