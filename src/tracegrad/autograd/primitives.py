@@ -365,8 +365,7 @@ def sum(a, axis=None, keepdims=False, *, dim=None, keepdim=None):
     keepdims : bool, default False
         Keep the reduced axes with length 1.
     dim, keepdim : optional
-        PyTorch's names for ``axis`` and ``keepdims``; passing both ``axis`` and ``dim``
-        raises TypeError.
+        PyTorch's names for ``axis`` and ``keepdims`` (``axis`` and ``dim``: TypeError).
     """
     axis, keepdims = _axes(axis, keepdims, dim, keepdim)
     return a.sum(axis=axis, keepdims=keepdims), (lambda g: _expand(g, axis, keepdims, a.shape),)
@@ -387,8 +386,7 @@ def max(a, axis=None, keepdims=False, *, dim=None, keepdim=None):
     keepdims : bool, default False
         Keep the reduced axes with length 1.
     dim, keepdim : optional
-        PyTorch's names for ``axis`` and ``keepdims``; passing both ``axis`` and ``dim``
-        raises TypeError.
+        PyTorch's names for ``axis`` and ``keepdims`` (``axis`` and ``dim``: TypeError).
     """
     axis, keepdims = _axes(axis, keepdims, dim, keepdim)
     if a.size == 0:
@@ -412,8 +410,7 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     keepdims : bool, default False
         Keep the reduced axes with length 1.
     dim, keepdim : optional
-        PyTorch's names for ``axis`` and ``keepdims``; passing both ``axis`` and ``dim``
-        raises TypeError.
+        PyTorch's names for ``axis`` and ``keepdims`` (``axis`` and ``dim``: TypeError).
     """
     axis, keepdims = _axes(axis, keepdims, dim, keepdim)
     total = sum(x, axis, keepdims)
@@ -432,8 +429,7 @@ def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     keepdims : bool, default False
         Keep the reduced axes with length 1.
     dim, keepdim : optional
-        PyTorch's names for ``axis`` and ``keepdims``; passing both ``axis`` and ``dim``
-        raises TypeError.
+        PyTorch's names for ``axis`` and ``keepdims`` (``axis`` and ``dim``: TypeError).
     """
     return -max(-x, axis, keepdims, dim=dim, keepdim=keepdim)
 
