@@ -18,9 +18,18 @@ from .tensor import Tensor, _raw, no_grad
 class GradcheckResult:
     """Outcome of a gradient check.
 
-    ``relative_difference`` is ‖num − ana‖ / ‖num + ana‖ over everything
-    checked; ``details`` maps each input (or parameter) name to its own
-    relative difference and the two gradients.
+    True (``bool(result)``) when it passed.
+
+    Parameters
+    ----------
+    relative_difference : float
+        ‖num − ana‖ / ‖num + ana‖ over everything checked (numerical against
+        analytical gradients).
+    tolerance : float
+        The check passed (``passed``) when ``relative_difference < tolerance``.
+    details : dict, optional
+        Each input (or parameter) name mapped to its own relative difference, the
+        number of entries checked and the two gradients.
     """
 
     relative_difference: float
@@ -107,12 +116,15 @@ def gradcheck(fn, inputs, eps: float = 1e-4, tol: float = 1e-7, max_per_input=No
         checks the full vector-Jacobian product.
     inputs : sequence of array_like or Tensor
         Points at which to check; copied to float64, never modified.
-    eps : float
+    eps : float, default 1e-4
         Step of the differences (f(x+eps) − f(x−eps)) / 2eps.
-    tol : float
+    tol : float, default 1e-7
         ``result.passed`` is relative_difference < tol.
     max_per_input : int, optional
-        Check only this many randomly chosen entries of each input.
+        Check only this many randomly chosen entries of each input (at least 1,
+        ValueError otherwise); by default all of them.
+    seed : int, default 0
+        Seed of the random direction and of the entries chosen.
 
     Returns
     -------
@@ -137,9 +149,30 @@ def check_model_gradients(
 ) -> GradcheckResult:
     """Check every parameter of ``model`` against a scalar loss ``loss_fn()``.
 
-    The parameters are switched to float64 for the check and restored (values
-    and dtypes) afterwards. Dropout must be off (``model.eval()``), or the loss
-    changes from one evaluation to the next.
+    The parameters are switched to float64 for the check and restored (values,
+    dtypes and gradients) afterwards. Dropout must be off (``model.eval()``), or the
+    loss changes from one evaluation to the next.
+
+    Parameters
+    ----------
+    model : Module
+        The network; every parameter of ``model.named_parameters()`` is checked.
+    loss_fn : callable
+        Takes no arguments and returns the scalar loss as a Tensor, computed with
+        ``model`` (a closure over the data).
+    eps : float, default 1e-4
+        Step of the two-sided differences.
+    tol : float, default 1e-7
+        ``result.passed`` is relative_difference < tol.
+    max_per_parameter : int, optional
+        Check only this many randomly chosen entries of each parameter; by default all.
+    seed : int, default 0
+        Seed of the entries chosen.
+
+    Returns
+    -------
+    GradcheckResult
+        Its ``details`` are keyed by the parameters' dotted names.
     """
     named = list(model.named_parameters())
     saved = [(p, p.data, p.grad) for _, p in named]

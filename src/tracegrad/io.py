@@ -59,8 +59,21 @@ class ModelFileError(ValueError):
 class ModelBundle:
     """Everything a model file holds; ``load`` returns ``model`` with the rest attached.
 
-    ``scaler`` is always None: the input scaling is the model's ``Normalization``
-    layer (the field stays so that old code testing it keeps working).
+    Parameters
+    ----------
+    model : Module
+        The network, in eval mode.
+    scaler : None
+        Always None: the input scaling is the model's ``Normalization`` layer (the
+        field stays so that old code testing it keeps working).
+    class_names : list of str, optional
+        The meaning of each output class.
+    metadata : dict, optional
+        What :func:`save` was given as ``metadata``.
+    config : dict, optional
+        The file's description of the network (the ``model`` entry of its config).
+    trained_on : dict, optional
+        The training data's record (:func:`describe_data`).
     """
 
     model: Module
@@ -151,8 +164,24 @@ def load(path) -> Module:
     first layer). Attached: ``model.class_names`` (list or None),
     ``model.trained_on`` (dict or None: the training data's name, source,
     feature count and columns), ``model.metadata`` (dict) and
-    ``model.scaler`` (always None, for old code). Raises ``ModelFileError``
-    if the file is not a valid model file.
+    ``model.scaler`` (always None, for old code).
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file, with or without its ``.npz``, or a directory holding
+        ``model.npz``.
+
+    Returns
+    -------
+    Module
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no model file at ``path``.
+    ModelFileError
+        If the file is not a valid model file.
     """
     bundle = load_bundle(path)
     for name in ("scaler", "class_names", "metadata", "trained_on"):
@@ -161,7 +190,18 @@ def load(path) -> Module:
 
 
 def load_bundle(path) -> ModelBundle:
-    """Like :func:`load`, but return a :class:`ModelBundle` and leave the model bare."""
+    """Like :func:`load`, but return a :class:`ModelBundle` and leave the model bare.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file, with or without its ``.npz``, or a directory holding
+        ``model.npz``.
+
+    Returns
+    -------
+    ModelBundle
+    """
     path = _resolve(path, writing=False)
     arrays = read_npz(path, ModelFileError)
     try:

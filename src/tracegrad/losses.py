@@ -71,6 +71,15 @@ def mse(output, targets, reduction: str = "mean") -> Tensor:
 
     The worked examples' cost E = Σ ½(t − o)² is ``0.5 * mse(o, t, reduction="sum")``;
     Nielsen's quadratic cost over a batch of n is ``0.5 * mse(o, t, "sum") / n``.
+
+    Parameters
+    ----------
+    output : Tensor or array_like
+        The network's output, floating point and finite (TypeError, ValueError otherwise).
+    targets : array_like or Tensor
+        Numeric, finite, of ``output``'s shape (ValueError otherwise).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        The mean over every element, their sum, or no reduction (one loss per element).
     """
     output = _tensor(output, "output")
     diff = output - _targets_like(targets, output)
@@ -78,13 +87,36 @@ def mse(output, targets, reduction: str = "mean") -> Tensor:
 
 
 def mae(output, targets, reduction: str = "mean") -> Tensor:
-    """Mean absolute error."""
+    """Mean absolute error, averaged over every element (as PyTorch).
+
+    Parameters
+    ----------
+    output : Tensor or array_like
+        The network's output, floating point and finite (TypeError, ValueError otherwise).
+    targets : array_like or Tensor
+        Numeric, finite, of ``output``'s shape (ValueError otherwise).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        The mean over every element, their sum, or no reduction (one loss per element).
+    """
     output = _tensor(output, "output")
     return _reduce(abs(output - _targets_like(targets, output)), reduction)
 
 
 def binary_cross_entropy(probabilities, targets, reduction: str = "mean") -> Tensor:
-    """Cross-entropy of probabilities in [0, 1] (e.g. sigmoid outputs) against 0/1 targets."""
+    """Cross-entropy of probabilities in [0, 1] (e.g. sigmoid outputs) against 0/1 targets.
+
+    Each log is clamped at −100, as PyTorch, so p = 0 or 1 gives a finite loss.
+
+    Parameters
+    ----------
+    probabilities : Tensor or array_like
+        Floating point, in [0, 1] (ValueError otherwise: pass raw scores to
+        :func:`binary_cross_entropy_with_logits`).
+    targets : array_like or Tensor
+        Of ``probabilities``' shape, in [0, 1] (soft labels allowed).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        The mean over every element, their sum, or no reduction (one loss per element).
+    """
     p = _tensor(probabilities, "probabilities")
     if np.any((p.data < 0) | (p.data > 1)):
         raise ValueError(
@@ -101,7 +133,17 @@ def binary_cross_entropy(probabilities, targets, reduction: str = "mean") -> Ten
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
-    """Sigmoid + binary cross-entropy in one stable expression: softplus(x) − x·y."""
+    """Sigmoid + binary cross-entropy in one stable expression: softplus(x) − x·y.
+
+    Parameters
+    ----------
+    logits : Tensor or array_like
+        Raw scores x, floating point and finite.
+    targets : array_like or Tensor
+        Of ``logits``' shape, in [0, 1] (ValueError otherwise).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        The mean over every element, their sum, or no reduction (one loss per element).
+    """
     x = _tensor(logits, "logits")
     y = _targets_like(targets, x)
     if np.any((y < 0) | (y > 1)):
@@ -150,9 +192,24 @@ def _class_targets(targets, logits: Tensor) -> tuple[np.ndarray | None, np.ndarr
 def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of raw scores ``logits`` (n, K).
 
-    ``targets`` are class indices (n,) or probability / one-hot rows (n, K),
-    as NumPy arrays or Tensors. Pass logits, not softmax outputs: the softmax
-    is applied here, fused with the logarithm so it never overflows.
+    Pass logits, not softmax outputs: the softmax is applied here, fused with the
+    logarithm so it never overflows.
+
+    Parameters
+    ----------
+    logits : Tensor or array_like
+        Floating point, of shape (n, K) (ValueError otherwise).
+    targets : array_like or Tensor
+        Class indices 0..K-1 of shape (n,) (integers, or floats with integer values),
+        or probability / one-hot rows of shape (n, K), finite and non-negative.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        The mean over the rows, their sum, or no reduction (one loss per row).
+
+    Raises
+    ------
+    ValueError
+        For targets of the wrong shape or range, or a loss that is not finite (the
+        message says whether the logits were non-finite or too large).
     """
     # Finiteness is checked on the loss itself: one scalar test instead of a pass over z.
     z = _tensor(logits, "logits", check_finite=False)
@@ -173,7 +230,19 @@ def cross_entropy(logits, targets, reduction: str = "mean") -> Tensor:
 
 
 def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of class indices given log-probabilities (n, K)."""
+    """Negative log-likelihood of class indices given log-probabilities (n, K).
+
+    With ``log_softmax`` outputs it equals :func:`cross_entropy` of the logits.
+
+    Parameters
+    ----------
+    log_probabilities : Tensor or array_like
+        Floating point and finite, of shape (n, K).
+    targets : array_like or Tensor
+        Class indices 0..K-1 of shape (n,) (ValueError for anything else).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        The mean over the rows, their sum, or no reduction (one loss per row).
+    """
     lp = _tensor(log_probabilities, "log_probabilities")
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     labels, _ = _class_targets(t, lp) if t.ndim == 1 else (None, None)
@@ -185,7 +254,22 @@ def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:
 def l2_penalty(model, lam: float, m: int) -> Tensor:
     """The notes' regularization λ/(2m)·Σ‖W‖² over weight matrices only (biases excluded).
 
-    Its gradient with respect to each weight matrix is λ/m·W.
+    Its gradient with respect to each weight matrix is λ/m·W. The weights are the
+    parameters named ``weight`` (``...weight`` in ``model.named_parameters()``).
+
+    Parameters
+    ----------
+    model : Module
+        The network.
+    lam : float
+        λ, the regularization strength, >= 0 (ValueError otherwise).
+    m : int
+        The number of training examples, > 0 (ValueError otherwise).
+
+    Returns
+    -------
+    Tensor
+        A scalar, to add to the loss; ``Tensor(0.0)`` for a model without weights.
     """
     if lam < 0:
         raise ValueError(f"the regularization strength must be >= 0, got {lam}")

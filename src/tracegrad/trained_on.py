@@ -15,8 +15,19 @@ from .layer_files import INT, check, typed
 def describe_data(dataset, source: str | None = None) -> dict:
     """What a model file records about its training data, from a ``Dataset``.
 
-    ``source`` is what ``datasets.load`` reloads it from (a registered name or
-    a file's absolute path); it defaults to the data set's name.
+    Parameters
+    ----------
+    dataset : Dataset
+        The training data: its name, feature count and ``columns`` are recorded.
+    source : str, optional
+        What ``datasets.load`` reloads it from (a registered name or a file's
+        absolute path); by default the data set's name.
+
+    Returns
+    -------
+    dict
+        ``name``, ``source``, ``n_features``, ``feature_names``, ``label_name``,
+        ``label_index`` and ``n_columns`` (the last four None when unknown).
     """
     columns = dataset.columns or {}
     return {

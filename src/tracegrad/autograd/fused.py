@@ -21,6 +21,15 @@ def linear(x, w, b=None):
 
     Why fused: one node instead of three, no transposed copy of dL/dW; measured 1.1-1.2x
     faster forward and backward than ``x @ w.T + b`` for a 784-128 layer at batch 64.
+
+    Parameters
+    ----------
+    x : Tensor or array_like
+        Inputs of shape (..., in): rows, or any leading axes (batch, time).
+    w : Tensor or array_like
+        Weights of shape (out, in).
+    b : Tensor or array_like, optional
+        Bias of shape (out,); None leaves it out.
     """
     out = x @ w.T
     if b is not None:
@@ -39,6 +48,15 @@ def softmax(a, axis=-1, *, dim=None):
 
     Why fused: one node instead of five, no gradient for the shift (it cancels);
     measured 3x faster forward and backward than the composite at (64, 10).
+
+    Parameters
+    ----------
+    a : Tensor or array_like
+        The logits.
+    axis : int, default -1
+        The axis along which the result is normalized.
+    dim : int, optional
+        PyTorch's name for ``axis``; it wins when given.
     """
     axis = axis if dim is None else dim
     e = np.exp(a - a.max(axis=axis, keepdims=True))
@@ -52,6 +70,15 @@ def log_softmax(a, axis=-1, *, dim=None):
 
     Why fused: one node instead of six, the gradient's softmax read off e^out;
     measured 3x faster forward and backward than the composite at (64, 10).
+
+    Parameters
+    ----------
+    a : Tensor or array_like
+        The logits.
+    axis : int, default -1
+        The axis along which the result is normalized.
+    dim : int, optional
+        PyTorch's name for ``axis``; it wins when given.
     """
     axis = axis if dim is None else dim
     shifted = a - a.max(axis=axis, keepdims=True)

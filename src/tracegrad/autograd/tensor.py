@@ -84,12 +84,15 @@ class Tensor:
 
     Parameters
     ----------
-    data : array_like
-        Python numbers and lists become float32; NumPy arrays keep their dtype.
-    requires_grad : bool
-        Whether ``backward()`` should compute a gradient for this tensor.
+    data : array_like or Tensor
+        Python numbers and lists become float32; NumPy arrays and scalars keep their dtype.
+    requires_grad : bool, default False
+        Whether ``backward()`` should compute a gradient for this tensor; only
+        floating-point tensors can (TypeError otherwise).
     dtype : dtype, optional
         Convert the data to this dtype.
+    name : str, optional
+        A label, shown by the graph drawings and traces.
 
     Notes
     -----
@@ -184,8 +187,19 @@ class Tensor:
     def backward(self, grad=None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires it.
 
-        ``grad`` defaults to 1 for a one-element tensor. As in PyTorch, leaf
-        gradients add up across calls: zero them between steps.
+        As in PyTorch, leaf gradients add up across calls: zero them between steps.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            The gradient of the final result with respect to this tensor, of its shape
+            (ValueError otherwise); 1 by default, which needs a one-element tensor.
+
+        Raises
+        ------
+        RuntimeError
+            When this tensor does not require a gradient, or ``grad`` is missing for a
+            tensor of more than one element.
         """
         if not self.requires_grad:
             raise RuntimeError(

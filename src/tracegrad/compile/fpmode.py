@@ -74,8 +74,17 @@ def flush_supported() -> bool:
 def set_flush_denormal(mode: bool) -> bool:
     """Turn flushing of subnormals during optimizer updates on (the default) or off.
 
-    Returns whether flushing is supported here, like ``torch.set_flush_denormal``.
     Turn it off to reproduce a plain IEEE computation bit for bit, subnormals included.
+
+    Parameters
+    ----------
+    mode : bool
+        True to flush subnormals to zero, False to keep them.
+
+    Returns
+    -------
+    bool
+        Whether flushing is supported here, like ``torch.set_flush_denormal``.
     """
     global _enabled
     _enabled = bool(mode)

@@ -201,6 +201,16 @@ class LabelLoss:
 
     Called, it is the eager ``losses.mse(out, eye[y])`` (``kind="mse"``) or Nielsen's
     quadratic cost ``0.5 * losses.mse(out, eye[y], "sum") / len(y)`` (``"quadratic"``).
+    Called with ``(out, y)``, ``y`` integer labels in 0..K-1.
+
+    Parameters
+    ----------
+    kind : {"mse", "quadratic"}
+        The mean over every element, or Nielsen's half sum over the batch size
+        (ValueError for anything else).
+    n_classes : int
+        K, the width of the one-hot rows; it must match the model's outputs for the
+        step to compile.
     """
 
     def __init__(self, kind: str, n_classes: int):
@@ -214,6 +224,15 @@ class LabelLoss:
         return self._eye[np.asarray(y)]
 
     def __call__(self, out, y):
+        """The eager loss of outputs ``out`` (n, K) for integer labels ``y`` (n,).
+
+        Parameters
+        ----------
+        out : Tensor
+            The model's outputs.
+        y : array_like of int
+            Class labels in 0..K-1.
+        """
         t = self.one_hot(y, out.dtype)
         if self.kind == "mse":
             return losses.mse(out, t)
@@ -224,7 +243,22 @@ class LabelLoss:
 
 
 def label_loss(kind: str, n_classes: int) -> LabelLoss:
-    """``mse`` or Nielsen's ``quadratic`` cost of integer labels against one-hot rows."""
+    """``mse`` or Nielsen's ``quadratic`` cost of integer labels against one-hot rows.
+
+    Parameters
+    ----------
+    kind : {"mse", "quadratic"}
+        The mean over every element, or Nielsen's half sum over the batch size
+        (ValueError for anything else).
+    n_classes : int
+        K, the width of the one-hot rows; it must match the model's outputs for the
+        step to compile.
+
+    Returns
+    -------
+    LabelLoss
+        The loss, called as ``loss(out, y)``.
+    """
     return LabelLoss(kind, n_classes)
 
 
@@ -246,6 +280,18 @@ class WithL2Penalty:
     A closure computing the same sum is opaque to the compiler (it runs eagerly); this
     object says what it computes, so the compiled step adds λ/(2m)·Σ‖W‖² to the value and
     λ/m·W to each weight's gradient. Called directly, it is the eager sum.
+
+    Parameters
+    ----------
+    loss : callable
+        The data term ``loss(out, y)``; compiled when it is one of ``tracegrad.losses``'
+        functions or a :class:`LabelLoss`.
+    model : Module
+        The network whose weight matrices (biases excluded) are penalized.
+    lam : float
+        λ, the regularization strength, >= 0 (ValueError otherwise).
+    m : int
+        The number of training examples, > 0 (ValueError otherwise).
     """
 
     def __init__(self, loss, model, lam: float, m: int):
@@ -253,6 +299,15 @@ class WithL2Penalty:
         self.loss, self.model, self.lam, self.m = loss, model, float(lam), int(m)
 
     def __call__(self, out, y):
+        """The eager sum ``loss(out, y) + l2_penalty(model, lam, m)``.
+
+        Parameters
+        ----------
+        out : Tensor
+            The model's outputs.
+        y : array_like
+            Their targets, as ``loss`` takes them.
+        """
         return self.loss(out, y) + losses.l2_penalty(self.model, self.lam, self.m)
 
     def __repr__(self) -> str:
@@ -262,6 +317,23 @@ class WithL2Penalty:
 
 def with_l2_penalty(loss, model, lam: float, m: int) -> WithL2Penalty:
     """The notes' regularized cost, ``loss + λ/(2m)·Σ‖W‖²``, in a form the compiler can read.
+
+    Parameters
+    ----------
+    loss : callable
+        The data term ``loss(out, y)``; compiled when it is one of ``tracegrad.losses``'
+        functions or a :class:`LabelLoss`.
+    model : Module
+        The network whose weight matrices (biases excluded) are penalized.
+    lam : float
+        λ, the regularization strength, >= 0 (ValueError otherwise).
+    m : int
+        The number of training examples, > 0 (ValueError otherwise).
+
+    Returns
+    -------
+    WithL2Penalty
+        The regularized loss, called as ``cost(out, y)``.
 
     Examples
     --------

@@ -32,7 +32,28 @@ class CompileWarning(UserWarning):
 
 
 def eager_step(model, loss, optimizer, x, y):
-    """The PyTorch-style step: ``(loss value, model output)``; what compiling replaces."""
+    """The PyTorch-style step, which compiling replaces: forward, backward, update.
+
+    Parameters
+    ----------
+    model : Module
+        The network whose parameters ``optimizer`` updates.
+    loss : callable
+        ``loss(output, y)`` returning a one-element Tensor, e.g. ``losses.cross_entropy``.
+    optimizer : Optimizer
+        The update rule, over ``model``'s parameters.
+    x : array_like
+        A batch of inputs.
+    y : array_like
+        Its targets, as ``loss`` takes them.
+
+    Returns
+    -------
+    loss : float
+        The loss on the batch, before the update.
+    output : numpy.ndarray
+        The model's output for the batch.
+    """
     out = model(Tensor(x))
     cost = loss(out, y)
     optimizer.zero_grad()
@@ -50,6 +71,17 @@ class CompiledStep:
     buffers the next step overwrites), and ``output`` is the model's output for the batch
     (likewise overwritten). Hyperparameters are read at every call, so a schedule that
     sets ``optimizer.lr`` between steps takes effect.
+
+    Parameters
+    ----------
+    model : Module
+        The network whose parameters ``optimizer`` updates.
+    loss : callable
+        ``loss(output, y)`` returning a one-element Tensor, e.g. ``losses.cross_entropy``.
+    optimizer : Optimizer
+        The update rule, over ``model``'s parameters.
+    warn : bool, default True
+        Warn (``CompileWarning``, once per reason) when the step runs eagerly.
 
     Attributes
     ----------
@@ -81,6 +113,15 @@ class CompiledStep:
         return self._program is not None
 
     def __call__(self, x, y) -> float:
+        """One training step on the batch ``(x, y)``; the loss before the update.
+
+        Parameters
+        ----------
+        x : array_like or Tensor
+            The inputs, (n, features); other shapes or dtypes run eagerly.
+        y : array_like or Tensor
+            Their targets, as ``loss`` takes them.
+        """
         program = self._program
         if program is not None and not program.still_valid():
             self._plans.clear()  # a layer or parameter was replaced: read the model again
@@ -219,6 +260,25 @@ def _add_l2_gradient(plan, penalty):
 
 def compile_step(model, loss, optimizer, warn: bool = True) -> CompiledStep:
     """Compile the training step of ``model`` under ``loss`` and ``optimizer``.
+
+    What the model, loss or optimizer uses that the compiled path does not handle runs
+    eagerly instead (same results); ``step.reason`` says why.
+
+    Parameters
+    ----------
+    model : Module
+        The network whose parameters ``optimizer`` updates.
+    loss : callable
+        ``loss(output, y)`` returning a one-element Tensor, e.g. ``losses.cross_entropy``.
+    optimizer : Optimizer
+        The update rule, over ``model``'s parameters.
+    warn : bool, default True
+        Warn (``CompileWarning``, once per reason) when the step runs eagerly.
+
+    Returns
+    -------
+    CompiledStep
+        Call it with a batch: ``step(X, y)`` returns the loss as a float.
 
     Examples
     --------

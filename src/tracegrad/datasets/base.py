@@ -116,7 +116,13 @@ class Dataset:
         return np.bincount(self.y, minlength=self.n_classes)
 
     def take(self, indices) -> Dataset:
-        """A new Dataset holding the rows at ``indices``, with the same metadata."""
+        """A new Dataset holding the rows at ``indices``, with the same metadata.
+
+        Parameters
+        ----------
+        indices : array_like of int or bool
+            Row indices (or a boolean mask), as NumPy indexing takes them.
+        """
         indices = np.asarray(indices)
         return Dataset(
             self.X[indices],

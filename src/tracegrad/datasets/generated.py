@@ -39,6 +39,23 @@ def xor(n_samples: int = 400, noise: float = 0.1, *, rng=None, seed=None) -> Dat
 
     No straight line separates the classes: the smallest problem that needs a
     hidden layer. Each class fills two opposite quadrants uniformly.
+
+    Parameters
+    ----------
+    n_samples : int, default 400
+        Number of points, split as evenly as possible over the classes (ValueError
+        when fewer than the classes).
+    noise : float, default 0.1
+        Standard deviation of the Gaussian noise added to both coordinates, >= 0.
+    rng : numpy.random.Generator, optional
+        Drawn from as it is; otherwise a Generator seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2), ``y`` int64 class indices, rows shuffled.
     """
     rng = make_rng(rng, seed)
     parts = []
@@ -62,7 +79,25 @@ def xor(n_samples: int = 400, noise: float = 0.1, *, rng=None, seed=None) -> Dat
 
 
 def moons(n_samples: int = 400, noise: float = 0.1, *, rng=None, seed=None) -> Dataset:
-    """Two interleaving half circles of radius 1 (the layout of scikit-learn's make_moons)."""
+    """Two interleaving half circles of radius 1 (the layout of scikit-learn's make_moons).
+
+    Parameters
+    ----------
+    n_samples : int, default 400
+        Number of points, split as evenly as possible over the classes (ValueError
+        when fewer than the classes).
+    noise : float, default 0.1
+        Standard deviation of the Gaussian noise added to both coordinates, >= 0.
+    rng : numpy.random.Generator, optional
+        Drawn from as it is; otherwise a Generator seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2), ``y`` int64 class indices, rows shuffled.
+    """
     rng = make_rng(rng, seed)
     n0, n1 = _class_sizes(n_samples, 2)
     t0 = rng.uniform(0.0, np.pi, n0)
@@ -85,7 +120,27 @@ def moons(n_samples: int = 400, noise: float = 0.1, *, rng=None, seed=None) -> D
 def circles(
     n_samples: int = 400, noise: float = 0.05, factor: float = 0.5, *, rng=None, seed=None
 ) -> Dataset:
-    """A circle of radius 1 (class 0) around a circle of radius ``factor`` (class 1)."""
+    """A circle of radius 1 (class 0) around a circle of radius ``factor`` (class 1).
+
+    Parameters
+    ----------
+    n_samples : int, default 400
+        Number of points, split as evenly as possible over the classes (ValueError
+        when fewer than the classes).
+    noise : float, default 0.05
+        Standard deviation of the Gaussian noise added to both coordinates, >= 0.
+    factor : float, default 0.5
+        Radius of the inner circle, strictly between 0 and 1 (ValueError otherwise).
+    rng : numpy.random.Generator, optional
+        Drawn from as it is; otherwise a Generator seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2), ``y`` int64 class indices, rows shuffled.
+    """
     if not 0 < factor < 1:
         raise ValueError(f"factor={factor}: the inner radius must be between 0 and 1")
     rng = make_rng(rng, seed)
@@ -123,10 +178,24 @@ def spirals(
 
     Parameters
     ----------
-    n_classes : int
+    n_samples : int, default 600
+        Number of points, split as evenly as possible over the classes (ValueError
+        when fewer than the classes).
+    noise : float, default 0.05
+        Standard deviation of the Gaussian noise added to both coordinates, >= 0.
+    n_classes : int, default 3
         Number of arms, at least 2; arm k starts at angle 2*pi*k/n_classes.
-    turns : float
+    turns : float, default 1.0
         How many full turns each arm makes from radius 0 to radius 1.
+    rng : numpy.random.Generator, optional
+        Drawn from as it is; otherwise a Generator seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2), ``y`` int64 class indices, rows shuffled.
     """
     if n_classes < 2:
         raise ValueError(f"n_classes={n_classes}: a spiral set needs at least 2 arms")
@@ -154,11 +223,23 @@ def blobs(n_samples: int = 600, noise: float = 1.0, centers=3, *, rng=None, seed
 
     Parameters
     ----------
-    noise : float
-        Standard deviation of each blob.
-    centers : int or array_like, shape (n_classes, 2)
+    n_samples : int, default 600
+        Number of points, split as evenly as possible over the classes (ValueError
+        when fewer than the classes).
+    noise : float, default 1.0
+        Standard deviation of each blob, >= 0.
+    centers : int or array_like, shape (n_classes, 2), default 3
         Either the centers themselves, or how many to place evenly on a circle
-        of radius 4 (a fixed layout, so the classes are always apart).
+        of radius 4 (a fixed layout, so the classes are always apart); at least 2.
+    rng : numpy.random.Generator, optional
+        Drawn from as it is; otherwise a Generator seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2), ``y`` int64 class indices, rows shuffled.
     """
     rng = make_rng(rng, seed)
     if np.ndim(centers) == 0:

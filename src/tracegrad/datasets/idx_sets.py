@@ -110,11 +110,11 @@ def mnist(data_dir=None, split: str = "train", download: bool = False, verify: b
         Directory holding the four ``.gz`` files (or a subfolder ``mnist``).
         Without it, ``$TRACEGRAD_DATA`` (and its ``mnist`` subfolder) and then
         the per-user cache ``~/.cache/tracegrad/mnist`` are searched.
-    split : {"train", "test"}
+    split : {"train", "test"}, default "train"
         The 60,000 training or the 10,000 test images.
-    download : bool
+    download : bool, default False
         Fetch missing or damaged files from the public mirrors.
-    verify : bool
+    verify : bool, default True
         Check size and SHA-256 against the published files; turn off only for
         a copy that was recompressed on purpose.
 
@@ -127,9 +127,25 @@ def mnist(data_dir=None, split: str = "train", download: bool = False, verify: b
 
 
 def fashion_mnist(data_dir=None, split: str = "train", download: bool = False, verify=True):
-    """Fashion-MNIST clothing images, one official split; arguments as for ``mnist``.
+    """Fashion-MNIST clothing images, one official split.
 
-    The cache and subfolder name is ``fashion-mnist``.
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Directory holding the four ``.gz`` files (or a subfolder ``fashion-mnist``).
+        Without it, ``$TRACEGRAD_DATA`` (and its ``fashion-mnist`` subfolder) and then
+        the per-user cache ``~/.cache/tracegrad/fashion-mnist`` are searched.
+    split : {"train", "test"}, default "train"
+        The 60,000 training or the 10,000 test images.
+    download : bool, default False
+        Fetch missing or damaged files from the public mirrors.
+    verify : bool, default True
+        Check size and SHA-256 against the published files.
+
+    Returns
+    -------
+    Dataset
+        X float32 of shape (n, 784) in [0, 255], y int64 (10 classes), image_shape (28, 28).
     """
     return load_idx_set("fashion-mnist", data_dir, split, download, verify)
 

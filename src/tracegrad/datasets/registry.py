@@ -79,8 +79,24 @@ def load(name_or_path, data_dir=None, download=False, seed=0, test_size=0.2, **o
 def load_targets(name_or_path, seed=0, test_size=0.2, **options):
     """``(train, test)`` Targets for a regression set's name or a .npy/.npz/.csv file.
 
-    The split is random and seeded (``seed`` also seeds the generated sets),
-    with ``test_size`` a fraction in (0, 1) of the samples.
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A regression set's name (``"sine"``) or a .npy, .npz or .csv file;
+        ValueError for a classification set's name or anything else.
+    seed : int, default 0
+        Seeds the random split, and the generated sets.
+    test_size : float, default 0.2
+        The fraction of the samples held out for testing; it must leave at least
+        one sample in each part.
+    **options
+        Passed to the generated set (``n_samples``, ``noise``, ``frequency``) or to
+        the file reader (``label_column``).
+
+    Returns
+    -------
+    train, test : Targets
+        The two parts, rows in their original order.
     """
     key = str(name_or_path).strip().lower().replace("_", "-")
     rng = np.random.default_rng(seed)

@@ -37,7 +37,18 @@ class Scaler:
         self.kind = kind
 
     def fit(self, X) -> Scaler:
-        """Learn offset and scale from training features ``X`` of shape (n, features)."""
+        """Learn offset and scale from training features ``X`` of shape (n, features).
+
+        Parameters
+        ----------
+        X : array_like
+            Training features, 2-D with at least one row (ValueError otherwise).
+
+        Returns
+        -------
+        Scaler
+            ``self``, fitted.
+        """
         X = np.asarray(X)
         if X.ndim != 2 or len(X) == 0:
             raise ValueError(
@@ -61,17 +72,37 @@ class Scaler:
         return self
 
     def transform(self, X) -> np.ndarray:
-        """Return scaled float32 features; ``X`` is not modified."""
+        """Return scaled float32 features; ``X`` is not modified.
+
+        Parameters
+        ----------
+        X : array_like
+            Features of shape (n, features), the columns ``fit`` saw (ValueError
+            otherwise; RuntimeError before ``fit``).
+        """
         self._check_fitted(X)
         X = np.asarray(X, dtype=np.float32)
         return (X - self.offset_) / self.scale_
 
     def fit_transform(self, X) -> np.ndarray:
-        """``fit(X)`` then ``transform(X)``."""
+        """``fit(X)`` then ``transform(X)``.
+
+        Parameters
+        ----------
+        X : array_like
+            Training features, 2-D with at least one row.
+        """
         return self.fit(X).transform(X)
 
     def inverse_transform(self, X) -> np.ndarray:
-        """Undo ``transform``, e.g. to show scaled images as pixels again."""
+        """Undo ``transform``, e.g. to show scaled images as pixels again.
+
+        Parameters
+        ----------
+        X : array_like
+            Features of shape (n, features), the columns ``fit`` saw (ValueError
+            otherwise; RuntimeError before ``fit``).
+        """
         self._check_fitted(X)
         return np.asarray(X, dtype=np.float32) * self.scale_ + self.offset_
 
@@ -87,7 +118,14 @@ class Scaler:
 
     @classmethod
     def from_dict(cls, state) -> Scaler:
-        """Rebuild a fitted Scaler from ``to_dict()`` output (also as loaded from .npz)."""
+        """Rebuild a fitted Scaler from ``to_dict()`` output (also as loaded from .npz).
+
+        Parameters
+        ----------
+        state : mapping
+            ``kind``, ``offset`` and ``scale`` (ValueError when one is missing or
+            they do not fit together).
+        """
         missing = {"kind", "offset", "scale"} - set(state)
         if missing:
             raise ValueError(

@@ -19,11 +19,13 @@ def split_indices(y, test_size=0.2, rng=None, *, seed=None):
     ----------
     y : array_like of int, shape (n,)
         Class labels.
-    test_size : float or int
+    test_size : float or int, default 0.2
         Fraction of the samples in (0, 1), or a number of samples, for the
         test part.
     rng : numpy.random.Generator, optional
-        Source of randomness; else one seeded by ``seed`` (default 0).
+        Source of randomness; else one seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
 
     Returns
     -------
@@ -53,7 +55,18 @@ def train_test_split(ds: Dataset, test_size=0.2, rng=None, *, seed=None):
     """Split a Dataset in two, stratified by class and seeded.
 
     Use it for a held-out test set and again on the training part for a
-    validation set. See ``split_indices`` for the parameters.
+    validation set.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The data (TypeError for anything else: use :func:`split_indices` for arrays).
+    test_size : float or int, default 0.2
+        Fraction of the samples in (0, 1), or a number of samples, for the test part.
+    rng : numpy.random.Generator, optional
+        Source of randomness; else one seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
 
     Returns
     -------

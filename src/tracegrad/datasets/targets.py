@@ -23,6 +23,22 @@ class Targets:
     It has the attributes of a ``Dataset`` that training reads (``X``, ``y``,
     ``name``, ``columns``, ``n_samples``, ``n_features``, ``take``) and
     ``n_outputs`` in place of classes.
+
+    Parameters
+    ----------
+    X : array_like
+        Numeric, finite, 2-D (samples, features); stored as float32.
+    y : array_like
+        Numeric (or numeric text) and finite, one row per sample, shape (n,) or
+        (n, outputs); stored as float32 (n, outputs). Otherwise ValueError.
+    name : str, default "data"
+        The data set's name.
+    description : str, default ""
+        A line about it.
+    target_names : list of str, optional
+        One name per output; by default ``y`` (one output) or ``y0``, ``y1``, ...
+    columns : dict, optional
+        For data read from a file, as :class:`Dataset` records it.
     """
 
     image_shape = None
@@ -111,6 +127,24 @@ def sine(
 
     The one-input set of the universal-approximation picture: a network of one
     hidden layer fits it better the more units (basis functions) it has.
+
+    Parameters
+    ----------
+    n_samples : int, default 200
+        Number of points, at least 2.
+    noise : float, default 0.1
+        Standard deviation of the noise on the targets, >= 0.
+    frequency : float, default 1.0
+        The angular frequency of the sine.
+    rng : numpy.random.Generator, optional
+        Drawn from as it is; otherwise a Generator seeded by ``seed``.
+    seed : int, optional
+        Seed when ``rng`` is None; 0 when neither is given.
+
+    Returns
+    -------
+    Targets
+        ``X`` of shape (n_samples, 1), ``y`` of shape (n_samples, 1).
     """
     if int(n_samples) < 2:
         raise ValueError(f"n_samples={n_samples}: ask for at least 2 samples")

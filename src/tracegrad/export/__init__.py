@@ -72,7 +72,26 @@ def export(model, path, format: str | None = None, *, class_names=None, trained_
 
 
 def format_for(path, format: str | None = None) -> str:
-    """The format to write ``path`` in: ``format`` if given (checked), else from the suffix."""
+    """The format to write ``path`` in: ``format`` if given (checked), else from the suffix.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write: ``*.onnx`` or ``*.safetensors`` (any name with ``format``).
+    format : {"onnx", "safetensors"}, optional
+        The format, in any case; it must agree with a known suffix.
+
+    Returns
+    -------
+    str
+        ``"onnx"`` or ``"safetensors"``.
+
+    Raises
+    ------
+    ExportError
+        For an unknown format, a suffix that names none (without ``format``), or a
+        suffix that names another format.
+    """
     suffix = Path(path).suffix.lower()
     by_suffix = {s: name for name, (s, _) in FORMATS.items()}
     if format is None:

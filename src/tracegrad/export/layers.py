@@ -18,7 +18,24 @@ class ExportError(ValueError):
 
 
 def flatten(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
-    """The leaf layers of ``model`` in forward order, with their dotted paths."""
+    """The leaf layers of ``model`` in forward order, with their dotted paths.
+
+    Only ``Sequential`` and ``MLP`` themselves are opened (a subclass may run its
+    layers its own way, so it is one leaf).
+
+    Parameters
+    ----------
+    model : Module
+        The model (ExportError for anything else).
+    prefix : str, default ""
+        Put before each path, ending in ``"."``; used by the recursion.
+
+    Returns
+    -------
+    list of (str, Module)
+        ``("0", layer)``, ``("1.0", layer)``, ...; a model that is one layer gives
+        ``[("0", model)]``.
+    """
     if not isinstance(model, Module):
         raise ExportError(
             f"export needs a tracegrad model (an MLP or a Sequential), got {type(model).__name__}"

@@ -24,12 +24,24 @@ class Linear(Module):
     ``weight`` has shape (out_features, in_features) — the notes' W^(l) — and
     ``bias`` shape (out_features,). Both are ordinary C-ordered arrays, so a flat
     view edits the weight: ``layer.weight.data.reshape(-1)[j] += eps`` perturbs one
-    weight, as a gradient check by hand does.
+    weight, as a gradient check by hand does. Inputs that are not floating-point
+    Tensors (integer pixels, plain arrays) are converted to the weight's dtype.
 
-    By default both are drawn from U(±1/√in_features), PyTorch's default, so
-    ported code starts from the same distribution; pass ``init`` (a name from
-    ``tracegrad.nn.init`` or a callable) for another weight initializer, in
-    which case the bias starts at zero.
+    Parameters
+    ----------
+    in_features, out_features : int
+        Units on the input and output side; positive (ValueError otherwise).
+    bias : bool, default True
+        Whether the layer has a bias.
+    init : str or callable, default "torch"
+        Weight initializer, a name from ``tracegrad.nn.init`` or a function
+        ``init(shape, rng, dtype)``. The default draws weights and bias from
+        U(±1/√in_features), PyTorch's default, so ported code starts from the same
+        distribution; with any other the bias starts at zero.
+    rng : numpy.random.Generator or int, optional
+        Source of the initial values (a seed reproduces them); None: fresh randomness.
+    dtype : dtype, default numpy.float32
+        The parameters' dtype.
     """
 
     def __init__(
@@ -84,26 +96,38 @@ class _Activation(Module):
 
 
 class Identity(_Activation):
+    """Activation that returns its input unchanged (linear output units)."""
     fn = staticmethod(F.identity)
 
 
 class Sigmoid(_Activation):
+    """Activation module: the logistic function 1 / (1 + e^-z), elementwise."""
     fn = staticmethod(F.sigmoid)
 
 
 class Tanh(_Activation):
+    """Activation module: the hyperbolic tangent, elementwise."""
     fn = staticmethod(F.tanh)
 
 
 class ReLU(_Activation):
+    """Activation module: max(z, 0), elementwise."""
     fn = staticmethod(F.relu)
 
 
 class Softplus(_Activation):
+    """Activation module: log(1 + e^z), elementwise, computed without overflow."""
     fn = staticmethod(F.softplus)
 
 
 class LeakyReLU(Module):
+    """Activation module: z where positive, ``negative_slope * z`` elsewhere.
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.01
+        The slope for negative inputs (and at 0, as PyTorch).
+    """
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = negative_slope
 
@@ -115,6 +139,13 @@ class LeakyReLU(Module):
 
 
 class Softmax(Module):
+    """Activation module: softmax along ``axis``, each slice summing to 1.
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The axis normalized: the classes.
+    """
     def __init__(self, axis: int = -1):
         self.axis = axis
 
@@ -123,12 +154,27 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """Activation module: log-softmax along ``axis``, finite even for huge logits.
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The axis normalized: the classes.
+    """
     def forward(self, x):
         return F.log_softmax(x, self.axis)
 
 
 class Dropout(Module):
-    """Drops each unit with probability ``p`` in training (inverted scaling); identity in eval."""
+    """Drops each unit with probability ``p`` in training (inverted scaling); identity in eval.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        The probability of dropping a unit, in [0, 1) (ValueError otherwise).
+    rng : numpy.random.Generator or int, optional
+        Source of the masks; a seed reproduces them. None: fresh randomness.
+    """
 
     def __init__(self, p: float = 0.5, rng=None):
         if not 0 <= p < 1:
@@ -158,7 +204,25 @@ ACTIVATIONS = {
 
 
 def get_activation(name) -> Module:
-    """An activation module by name (``"sigmoid"``, ``"relu"``, ...)."""
+    """An activation module by name (``"sigmoid"``, ``"relu"``, ...).
+
+    Parameters
+    ----------
+    name : str or Module
+        A key of ``ACTIVATIONS`` (case and ``-``/``_`` do not matter: ``"Leaky-ReLU"``):
+        sigmoid, tanh, relu, leaky_relu, softplus, softmax, log_softmax, identity
+        (also linear, none). A Module is returned as it is.
+
+    Returns
+    -------
+    Module
+        A new instance, with its default settings.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
     if isinstance(name, Module):
         return name
     try:
@@ -179,19 +243,23 @@ class MLP(Sequential):
     ----------
     sizes : sequence of int
         Units per layer, inputs first: ``[784, 30, 10]``.
-    activation : str
-        Hidden activation: relu (the default, as in ``tracegrad train``), sigmoid,
-        tanh, leaky_relu, softplus.
-    output : str
-        Output activation: identity (logits, for ``cross_entropy``), sigmoid, softmax.
-    init : str or callable
-        Weight initializer; ``"auto"`` picks He for ReLU-like units and Glorot
-        otherwise, with zero biases.
+    activation : str or Module, default "relu"
+        Hidden activation, a name :func:`get_activation` knows: relu (as in
+        ``tracegrad train``), sigmoid, tanh, leaky_relu, softplus, ...
+    output : str or Module, default "identity"
+        Output activation: identity (logits, for ``cross_entropy``), sigmoid, softmax, ...
+    init : str or callable, default "auto"
+        Weight initializer (see :class:`Linear`); ``"auto"`` picks ``he_normal`` for
+        relu and leaky_relu and ``glorot_uniform`` otherwise. Biases start at zero,
+        except with ``"torch"``.
     rng : numpy.random.Generator or int, optional
         Source of the initial weights and dropout masks: a seed reproduces the
         network bit for bit.
-    dropout : float
-        Probability of dropping each hidden unit during training.
+    dropout : float, default 0.0
+        Probability of dropping each hidden unit during training (a ``Dropout``
+        after each hidden activation when positive).
+    dtype : dtype, default numpy.float32
+        The parameters' dtype.
     """
 
     def __init__(

@@ -10,7 +10,19 @@ from ..autograd.tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A tensor that an optimizer trains (``requires_grad`` is on)."""
+    """A tensor that an optimizer trains (``requires_grad`` is on).
+
+    Parameters
+    ----------
+    data : array_like
+        The initial values; Python numbers and lists become float32.
+    requires_grad : bool, default True
+        Whether it trains.
+    dtype : dtype, optional
+        Convert the data to this dtype.
+    name : str, optional
+        A label for drawings and traces.
+    """
 
     __slots__ = ()
 
@@ -35,6 +47,13 @@ class Module:
     training = True
 
     def __call__(self, *args, **kwargs):
+        """Run the module: ``layer(x)`` is ``layer.forward(x)``.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Passed to :meth:`forward`.
+        """
         if _call_hook is not None:
             return _call_hook(self, args, kwargs)
         return self.forward(*args, **kwargs)
@@ -53,14 +72,26 @@ class Module:
                         yield f"{name}.{i}", item
 
     def named_modules(self, prefix: str = ""):
-        """Yield ``(dotted name, module)`` for this module and every sub-module."""
+        """Yield ``(dotted name, module)`` for this module and every sub-module.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            The name of this module (``""``: the root); sub-modules' names extend it.
+        """
         yield prefix, self
         for name, child in self._children():
             if isinstance(child, Module):
                 yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def named_parameters(self, prefix: str = ""):
-        """Yield ``(dotted name, parameter)`` pairs, each parameter once."""
+        """Yield ``(dotted name, parameter)`` pairs, each parameter once.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Put before every name, as ``prefix.0.weight``.
+        """
         seen = set()
         for path, module in self.named_modules(prefix):
             for name, child in module._children():
@@ -77,7 +108,18 @@ class Module:
 
     # -- modes and gradients ------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Switch this module and all sub-modules to training mode (dropout on)."""
+        """Switch this module and all sub-modules to training mode (dropout on).
+
+        Parameters
+        ----------
+        mode : bool, default True
+            False switches to evaluation mode, as :meth:`eval` does.
+
+        Returns
+        -------
+        Module
+            ``self``.
+        """
         for _, m in self.named_modules():
             m.training = mode
         return self
@@ -96,7 +138,24 @@ class Module:
         return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
 
     def load_state_dict(self, state, strict: bool = True) -> None:
-        """Copy arrays into the parameters in place, checking names and shapes."""
+        """Copy arrays into the parameters in place, checking names and shapes.
+
+        Parameters
+        ----------
+        state : dict
+            Dotted parameter name to array, as :meth:`state_dict` gives; each array is
+            cast to the parameter's dtype (``same_kind``).
+        strict : bool, default True
+            Refuse (KeyError) a state that misses a parameter or has one the model does
+            not; when False, only the names both have are copied.
+
+        Raises
+        ------
+        KeyError
+            With ``strict``, for missing or unexpected names.
+        ValueError
+            For an array whose shape is not the parameter's.
+        """
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
@@ -130,7 +189,13 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied one after the other; children are named ``0``, ``1``, ..."""
+    """Modules applied one after the other; children are named ``0``, ``1``, ...
+
+    Parameters
+    ----------
+    *layers : Module
+        The layers, in the order they apply (TypeError for anything else).
+    """
 
     def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):

@@ -64,7 +64,13 @@ class Normalization(_FixedAffine):
 
     @classmethod
     def from_scaler(cls, scaler) -> Normalization:
-        """The layer doing what a fitted ``tracegrad.datasets.Scaler`` does."""
+        """The layer doing what a fitted ``tracegrad.datasets.Scaler`` does.
+
+        Parameters
+        ----------
+        scaler : tracegrad.datasets.Scaler
+            A fitted scaler (RuntimeError if it is not).
+        """
         state = scaler.to_dict()  # raises if the scaler is not fitted
         return cls(state["offset"], state["scale"], kind=state["kind"])
 

@@ -199,8 +199,22 @@ class AdamW(Adam):
     """Adam with decoupled weight decay: ``w <- w * (1 - lr * weight_decay)`` before the Adam step.
 
     Unlike L2 regularisation through the gradient, the decay is not divided by the
-    running RMS, so every weight shrinks at the same rate. Same parameters as
-    :class:`Adam`, except ``weight_decay`` defaults to 1e-2.
+    running RMS, so every weight shrinks at the same rate.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters with ``.data`` and ``.grad``.
+    lr : float, default 1e-3
+        The learning rate.
+    betas : (float, float), default (0.9, 0.999)
+        Decay rates of ``m`` and ``v``, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator.
+    weight_decay : float, default 1e-2
+        The decoupled decay coefficient (Adam's default is 0).
+    amsgrad : bool, default False
+        Divide by the largest ``v`` seen so far, so the step size never grows.
     """
 
     decoupled_weight_decay = True

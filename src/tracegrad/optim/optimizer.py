@@ -173,8 +173,17 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore a snapshot from :meth:`state_dict` so that training continues identically.
 
-        Raises ``ValueError`` if it was saved by another optimizer class, for other
-        hyperparameter names, or for parameters of other number or shapes.
+        Parameters
+        ----------
+        state_dict : dict
+            ``optimizer`` (the class name), ``hyperparameters`` and per-parameter
+            ``state``, as :meth:`state_dict` gives them.
+
+        Raises
+        ------
+        ValueError
+            If it was saved by another optimizer class, for other hyperparameter
+            names, or for parameters of other number or shapes; nothing changes then.
         """
         missing = {"optimizer", "hyperparameters", "state"} - set(state_dict)
         if missing:

@@ -29,7 +29,13 @@ class Schedule:
     """Base class. Subclasses store their constructor arguments and define ``_lr(k)``."""
 
     def __call__(self, k: int) -> float:
-        """The learning rate at step ``k`` (``k = 0, 1, 2, ...``), as a Python float."""
+        """The learning rate at step ``k`` (``k = 0, 1, 2, ...``), as a Python float.
+
+        Parameters
+        ----------
+        k : int
+            The step (or epoch) index, >= 0.
+        """
         _check(_is_count(k) and k >= 0, f"k={k!r} is invalid: pass a step index 0, 1, 2, ...")
         return float(self._lr(int(k)))
 
@@ -37,7 +43,15 @@ class Schedule:
         raise NotImplementedError
 
     def apply(self, optimizer, k: int) -> float:
-        """Set ``optimizer.lr`` to the learning rate at step ``k`` and return it."""
+        """Set ``optimizer.lr`` to the learning rate at step ``k`` and return it.
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+            Its ``lr`` is set.
+        k : int
+            The step (or epoch) index, >= 0.
+        """
         optimizer.lr = self(k)
         return optimizer.lr
 
@@ -48,7 +62,13 @@ class Schedule:
 
     @classmethod
     def from_config(cls, config: dict) -> Schedule:
-        """Rebuild a schedule from :meth:`get_config`."""
+        """Rebuild a schedule from :meth:`get_config`.
+
+        Parameters
+        ----------
+        config : dict
+            The constructor's arguments by name.
+        """
         return cls(**config)
 
     def __repr__(self) -> str:

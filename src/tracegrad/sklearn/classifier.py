@@ -98,11 +98,23 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._loss_targets(self._label_binarizer.transform(np.asarray(y)), dtype)
 
     def predict(self, X):
-        """Predicted class labels, shape (n_samples,) or (n_samples, n_labels)."""
+        """Predicted class labels, shape (n_samples,) or (n_samples, n_labels).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The inputs, with the features ``fit`` saw.
+        """
         return self._labels(self._forward(X))
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns as in ``classes_``."""
+        """Class probabilities, shape (n_samples, n_classes), columns as in ``classes_``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The inputs, with the features ``fit`` saw.
+        """
         p = self._forward(X).astype(np.float64, copy=False)
         if self.n_outputs_ == 1:
             p = p.ravel()
@@ -110,14 +122,38 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return p
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The inputs, with the features ``fit`` saw.
+        """
         p = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(p, out=p)
 
     @available_if(has_stochastic_solver)
     def partial_fit(self, X, y, classes=None):
-        """One epoch over ``X, y``; ``classes`` (all labels) is required on the first call."""
+        """One epoch over ``X, y``; ``classes`` (all labels) is required on the first call.
+
+        Only for the minibatch solvers (``sgd``, ``adam``), as in scikit-learn.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The inputs.
+        y : array_like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a label indicator matrix for multilabel targets.
+        classes : array_like, optional
+            Every class label, needed on the first call only (and ignored for
+            multilabel targets).
+
+        Returns
+        -------
+        MLPClassifier
+            ``self``.
+        """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):

@@ -133,13 +133,34 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The inputs, with the features ``fit`` saw.
+        """
         out = self._forward(X).astype(np.float64, copy=False)  # scikit-learn's regressors
         return out.ravel() if out.shape[1] == 1 else out
 
     @available_if(has_stochastic_solver)
     def partial_fit(self, X, y):
-        """One epoch over ``X, y``, continuing from the current weights."""
+        """One epoch over ``X, y``, continuing from the current weights.
+
+        Only for the minibatch solvers (``sgd``, ``adam``), as in scikit-learn.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The inputs.
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+
+        Returns
+        -------
+        MLPRegressor
+            ``self``.
+        """
         return self._fit(X, y, incremental=True)
 
     def __sklearn_tags__(self):

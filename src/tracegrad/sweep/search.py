@@ -90,6 +90,14 @@ def run_sweep(
         Default: grid when every axis is a list, else random.
     trials : int, optional
         Trials of a random or TPE search (a grid runs each point once).
+    folds : int, optional
+        Score each trial by stratified K-fold cross-validation on the training part
+        instead of on the ``val_split`` hold-out (see ``trial.run_trial``).
+    prune : bool, default False
+        Stop trials whose validation accuracy falls below the median of earlier
+        trials at the same epoch (Optuna's ``MedianPruner``, after 3 trials); only
+        with trials run here (SweepError with a ``runner``), and only hold-out
+        scoring reports epochs to it.
     runner : object, optional
         ``submit(number, settings, folds)`` and ``next() -> (number, result or
         exception)``, e.g. a ``dask.DaskRunner``; trials run here when None.

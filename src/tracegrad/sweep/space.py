@@ -22,7 +22,21 @@ class SweepError(ConfigError):
 
 @dataclass(frozen=True)
 class Axis:
-    """One swept option: a list of ``values``, or a range ``low..high`` (``log`` scale)."""
+    """One swept option: a list of ``values``, or a range ``low..high`` (``log`` scale).
+
+    Parameters
+    ----------
+    name : str
+        The ``train`` option's name, with underscores (``lr`` for ``--lr``).
+    values : tuple, default ()
+        The values of a grid axis (empty for a range).
+    low, high : float or int, optional
+        The ends of a range axis; ``low`` set makes it a range.
+    log : bool, default False
+        Sample the range on a log scale.
+    integer : bool, default False
+        The range holds whole numbers.
+    """
 
     name: str
     values: tuple = ()
@@ -47,7 +61,15 @@ class Axis:
 
 @dataclass
 class Space:
-    """The fixed settings shared by every trial and the swept axes, in command-line order."""
+    """The fixed settings shared by every trial and the swept axes, in command-line order.
+
+    Parameters
+    ----------
+    fixed : dict, optional
+        Option name to value, the same in every trial.
+    axes : list of Axis, optional
+        The swept options.
+    """
 
     fixed: dict = field(default_factory=dict)
     axes: list = field(default_factory=list)
@@ -66,10 +88,28 @@ class Space:
 def parse_space(raw: dict, converters: dict) -> Space:
     """Split ``{name: text}`` into fixed settings and axes.
 
-    ``converters[name]`` turns one text value into the option's value the way
-    argparse does for ``train`` (``None``: keep the text); it raises
-    ``argparse.ArgumentTypeError`` or ``ValueError`` on a bad value. Values
-    that are not text (defaults) are fixed as they are.
+    Text with ``:`` is a range (``LOW:HIGH`` or ``LOW:HIGH:log``), text with ``,`` a
+    grid (``16,32,64``), anything else one fixed value; ``data_dir`` is always fixed.
+
+    Parameters
+    ----------
+    raw : dict
+        Option name to its text from the command line; values that are not text
+        (defaults) are fixed as they are.
+    converters : dict
+        ``converters[name]`` turns one text value into the option's value the way
+        argparse does for ``train`` (missing or None: keep the text); it raises
+        ``argparse.ArgumentTypeError`` or ``ValueError`` on a bad value. Only
+        options with a numeric converter take a range.
+
+    Returns
+    -------
+    Space
+
+    Raises
+    ------
+    SweepError
+        For a bad value, range or list, with the option's name and an example.
     """
     space = Space()
     for name, text in raw.items():

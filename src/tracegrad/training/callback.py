@@ -63,7 +63,13 @@ class History(Callback):
         return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
 
     def load(self, record: dict) -> None:
-        """Replace the contents with an :meth:`as_dict` record (when resuming a run)."""
+        """Replace the contents with an :meth:`as_dict` record (when resuming a run).
+
+        Parameters
+        ----------
+        record : dict
+            ``epoch`` (a list of epoch numbers) and one list per logged quantity.
+        """
         record = dict(record)
         self.epoch = [int(e) for e in record.pop("epoch", [])]
         self.history = {str(k): list(v) for k, v in record.items()}

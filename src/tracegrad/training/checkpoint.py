@@ -38,8 +38,16 @@ __all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "restore", "save_
 class Checkpoint(Callback):
     """Save a resumable checkpoint to ``path`` every ``every`` epochs (overwriting it).
 
-    ``metadata`` (a JSON-able dict) is stored with it and read back by
-    :func:`load_checkpoint`; the CLI keeps the run's settings there.
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint file, written as it is named (``.npz`` is not appended).
+    every : int, default 1
+        Save after every this many epochs, counted over the whole run (ValueError
+        unless a whole number >= 1).
+    metadata : dict, optional
+        A JSON-able dict stored with it and read back by :func:`load_checkpoint`;
+        the CLI keeps the run's settings there.
     """
 
     def __init__(self, path, every: int = 1, metadata: dict | None = None):
@@ -60,7 +68,23 @@ def _random_modules(model):
 
 
 def save_checkpoint(path, trainer, metadata: dict | None = None) -> Path:
-    """Write the trainer's model, optimizer, random states, counters and history to ``path``."""
+    """Write the trainer's model, optimizer, random states, counters and history to ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, replaced atomically (``.npz`` is not appended).
+    trainer : Trainer
+        A trainer inside :meth:`Trainer.fit` (its batches are recorded), as a
+        callback sees it.
+    metadata : dict, optional
+        JSON-able settings to keep with it.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     arrays = {f"model/{k}": v for k, v in trainer.model.state_dict().items()}
     optimizer = trainer.optimizer.state_dict()
     counters = {}
@@ -89,8 +113,22 @@ def save_checkpoint(path, trainer, metadata: dict | None = None) -> Path:
 def load_checkpoint(path) -> dict:
     """Read and check a checkpoint: ``{"header", "model", "optimizer", "metadata"}``.
 
-    Raises ``CheckpointError`` (one line naming the file and the bad field) for
-    anything a checkpoint written by :func:`save_checkpoint` would not contain.
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save_checkpoint` or :class:`Checkpoint`.
+
+    Returns
+    -------
+    dict
+        ``header`` (epoch, step, optimizer settings, random states, history, ...),
+        ``model`` (the state dict), ``optimizer`` (its state dict) and ``metadata``.
+
+    Raises
+    ------
+    CheckpointError
+        One line naming the file and the bad field, for anything a checkpoint
+        written by :func:`save_checkpoint` would not contain.
     """
     path = Path(path)
     arrays = read_npz(path, CheckpointError)

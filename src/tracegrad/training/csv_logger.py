@@ -17,6 +17,11 @@ class CSVLogger(Callback):
     complete, never a half-written row, and a resumed run, whose history is
     restored from the checkpoint, continues the same table. Rewriting costs
     a few microseconds per row.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file, written (replaced) at the end of every epoch.
     """
 
     def __init__(self, path):

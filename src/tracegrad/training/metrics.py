@@ -74,7 +74,14 @@ def outputs(model, X, batch_size: int = 1024) -> np.ndarray:
 
 
 def is_regression(model) -> bool:
-    """Whether ``model`` predicts values: its last layer maps outputs back to target units."""
+    """Whether ``model`` predicts values: its last layer maps outputs back to target units.
+
+    Parameters
+    ----------
+    model : Module
+        The network; True when its last layer (inside nested ``Sequential``) is a
+        ``Denormalization``.
+    """
     last = model
     while isinstance(last, Sequential) and len(last):
         last = last.layers[-1]
@@ -86,6 +93,17 @@ def regression_scores(y_true, y_pred) -> dict:
 
     Computed in float64 in the targets' units. A constant target column has no
     variance to explain: its R² is 1 for a perfect fit and 0 otherwise (scikit-learn's rule).
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like
+        Targets and predictions, shape (n,) or (n, outputs), the same once each is
+        made 2-D (ValueError otherwise).
+
+    Returns
+    -------
+    dict
+        ``{"r2": float, "rmse": float, "mae": float}``.
     """
     t = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
     p = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
@@ -123,15 +141,48 @@ def to_classes(model, out: np.ndarray) -> np.ndarray:
 
 
 def predict_proba(model, X, batch_size: int = 1024) -> np.ndarray:
-    """Class probabilities for each row of ``X``, shape (n, K), or (n, 1) for one output."""
+    """Class probabilities for each row of ``X``, shape (n, K), or (n, 1) for one output.
+
+    Logits go through a softmax (a sigmoid for one column); softmax, sigmoid and
+    log-softmax outputs are read as they are.
+
+    Parameters
+    ----------
+    model : Module
+        The trained network; run in eval mode, without gradients, and put back in
+        the mode it was in.
+    X : array_like
+        Inputs of shape (n, features), n >= 1 (ValueError otherwise: flatten images).
+    batch_size : int, default 1024
+        Rows per forward pass.
+
+    Raises
+    ------
+    ValueError
+        For a regression model (see :func:`is_regression`).
+    """
     if is_regression(model):
         raise ValueError("a regression model predicts values, not probabilities: use predict")
     return to_probabilities(model, outputs(model, X, batch_size))
 
 
 def predict(model, X, batch_size: int = 1024) -> np.ndarray:
-    """The predicted class index of each row of ``X`` (int64); for a regression model
-    (see :func:`is_regression`) the predicted values, shape (n,) or (n, outputs)."""
+    """The predicted class of each row of ``X``, or the predicted values of a regression model.
+
+    Classes are int64 indices: the largest output, or ``p >= 0.5`` for one output
+    column. A regression model (see :func:`is_regression`) gives its values, shape
+    (n,) for one output or (n, outputs).
+
+    Parameters
+    ----------
+    model : Module
+        The trained network; run in eval mode, without gradients, and put back in
+        the mode it was in.
+    X : array_like
+        Inputs of shape (n, features), n >= 1 (ValueError otherwise: flatten images).
+    batch_size : int, default 1024
+        Rows per forward pass.
+    """
     if is_regression(model):
         out = outputs(model, X, batch_size)
         return out[:, 0] if out.shape[1] == 1 else out
@@ -160,13 +211,40 @@ def true_classes(y, kind: str) -> np.ndarray:
 
 
 def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
-    """Counts of (true class, predicted class) pairs: rows are true, columns predicted."""
+    """Counts of (true class, predicted class) pairs: rows are true, columns predicted.
+
+    Parameters
+    ----------
+    true, predicted : array_like of int
+        Class indices, one per sample, each in 0..n_classes-1 (not checked).
+    n_classes : int
+        K, the matrix's size.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer counts of shape (K, K).
+    """
     pairs = np.asarray(true) * n_classes + np.asarray(predicted)
     return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
 def evaluate(model, X, y=None, loss=None, batch_size: int = 1024) -> dict:
     """Score ``model`` on ``X`` (or a Dataset / ``(X, y)`` pair) against targets ``y``.
+
+    Parameters
+    ----------
+    model : Module
+        The trained network (run as :func:`predict` runs it).
+    X : array_like, Dataset or (X, y)
+        Inputs of shape (n, features), or the data with its targets.
+    y : array_like, optional
+        The targets, when ``X`` holds inputs only: class indices, one-hot rows, or
+        values (TypeError when neither gives them).
+    loss : callable, optional
+        ``loss(output, y)``, e.g. ``losses.cross_entropy``, to report its value.
+    batch_size : int, default 1024
+        Rows per forward pass.
 
     Returns
     -------

@@ -48,19 +48,19 @@ def format_logs(logs: dict, width: int | None = None, prefix: str = "") -> str:
 class ProgressBar(Callback):
     """Report progress to ``stream``.
 
-    Parameters
-    ----------
-    stream : file-like, optional
-        Where to write; ``sys.stderr`` by default, so results on stdout stay clean.
-    quiet : bool
-        Only the one-line summary per epoch, even on a terminal.
-    width : int
-        The most columns an epoch's summary line takes (less on a narrower terminal).
-
     On a terminal each epoch gets a tqdm bar with the running mean loss and
     the samples per second, replaced at the end of the epoch by its summary
     line; on anything else (a log file, a CI log, a pipe) each epoch writes
     only that line, because redrawn bars would fill it with noise.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where to write; ``sys.stderr`` by default, so results on stdout stay clean.
+    quiet : bool, default False
+        Only the one-line summary per epoch, even on a terminal.
+    width : int, default 80
+        The most columns an epoch's summary line takes (less on a narrower terminal).
     """
 
     def __init__(self, stream=None, quiet: bool = False, width: int = 80):

@@ -98,7 +98,13 @@ def fit_lbfgs(model, loss, train, val=None, iterations=50, callbacks=()) -> Hist
 
 
 class IterationProgress(Callback):
-    """One line per L-BFGS iteration on ``stream`` (stderr by default), like ``ProgressBar``."""
+    """One line per L-BFGS iteration on ``stream`` (stderr by default), like ``ProgressBar``.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where to write; ``sys.stderr`` by default.
+    """
 
     def __init__(self, stream=None):
         self.stream = stream

@@ -64,10 +64,26 @@ class Trainer:
     def fit(self, train, val=None, epochs=10, batch_size=32, shuffle=True, resume_from=None):
         """Train until ``epochs`` epochs are completed in total; return the ``History``.
 
-        ``train`` and ``val`` are ``Dataset`` objects or ``(X, y)`` pairs. With
-        ``resume_from`` (a file written by ``Checkpoint``) the model, optimizer,
-        random state, epoch count and history are restored first, so the run
-        continues exactly as if it had never stopped.
+        Parameters
+        ----------
+        train : Dataset or (X, y)
+            The training data (ValueError when it has no samples).
+        val : Dataset or (X, y), optional
+            Validation data, evaluated after every epoch (``val_loss``, ``val_accuracy``).
+        epochs : int, default 10
+            The total number of epochs, counting those a resumed run already did.
+        batch_size : int, default 32
+            Samples per minibatch; the last batch of an epoch may be smaller.
+        shuffle : bool, default True
+            Visit the samples in a new random order every epoch.
+        resume_from : str or Path, optional
+            A file written by ``Checkpoint``: the model, optimizer, random state, epoch
+            count and history are restored first, so the run continues exactly as if
+            it had never stopped.
+
+        Returns
+        -------
+        History
         """
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a whole number >= 0, got {epochs!r}")
@@ -162,6 +178,39 @@ def fit(
 
     Each batch runs through the compiled step by default (``compile=False`` runs the
     eager step instead); the numbers are the same either way.
+
+    Parameters
+    ----------
+    model : tracegrad.nn.Module
+        The network; trained in place.
+    loss : callable
+        ``loss(outputs, targets) -> Tensor`` (a scalar), e.g. ``losses.cross_entropy``.
+    optimizer : tracegrad.optim.Optimizer
+        Built over ``model.parameters()``.
+    train : Dataset or (X, y)
+        The training data (ValueError when it has no samples).
+    val : Dataset or (X, y), optional
+        Validation data, evaluated after every epoch (``val_loss``, ``val_accuracy``).
+    epochs : int, default 10
+        The total number of epochs, counting those a resumed run already did.
+    batch_size : int, default 32
+        Samples per minibatch; the last batch of an epoch may be smaller.
+    callbacks : sequence of Callback, default ()
+        Called in order, after the trainer's own ``History``.
+    rng : numpy.random.Generator or int, optional
+        Source of the shuffling; None means seed 0.
+    shuffle : bool, default True
+        Visit the samples in a new random order every epoch.
+    resume_from : str or Path, optional
+        A file written by ``Checkpoint``: the model, optimizer, random state, epoch
+        count and history are restored first and the run continues exactly.
+    compile : bool, default True
+        Run each batch through the compiled step (see :class:`Trainer`).
+
+    Returns
+    -------
+    History
+        The per-epoch logs (``loss``, ``accuracy`` for classifiers, ``lr``, ...).
 
     Examples
     --------

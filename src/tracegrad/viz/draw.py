@@ -15,12 +15,19 @@ FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 class Drawing:
     """A laid-out graph: ``svg()``, ``dot()``, ``png()``, ``save(path)``; Jupyter shows it.
 
-    Attributes
+    Usually made by :func:`draw`; the constructor lays the graph out.
+
+    Parameters
     ----------
     nodes : list of Node
         Title and lines of each box, parents first.
     edges : list of (key, key)
-        Parent to child.
+        Parent to child, by the nodes' ``key``.
+
+    Attributes
+    ----------
+    nodes, edges
+        As given.
     layout : Layout
         Box corners and edge routes, in pixels.
     """
@@ -47,7 +54,17 @@ class Drawing:
         return f'<div class="tracegrad-drawing" style="overflow-x: auto">{self.svg()}</div>'
 
     def save(self, path) -> Path:
-        """Write the drawing; the format follows the extension (.svg, .png, .dot or .gv)."""
+        """Write the drawing; the format follows the extension (.svg, .png, .dot or .gv).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file, written atomically; ValueError for another extension.
+
+        Returns
+        -------
+        Path
+        """
         path = Path(path)
         kind = FORMATS.get(path.suffix.lower())
         if kind is None:

@@ -278,8 +278,25 @@ def _update(step, wnames) -> list:
 def trace_html(step, title: str | None = None, note: str = "") -> str:
     """The page for one traced step (``tg.trace(...)``) as an HTML string.
 
-    Raises ValueError for networks too wide to read (over ``MAX_UNITS`` units in a
-    layer, ``MAX_LAYERS`` layers or ``MAX_SAMPLES`` samples).
+    Parameters
+    ----------
+    step : tracegrad.tracing.StepTrace
+        What ``tg.trace`` returned: the forward pass, the backward pass and the update.
+    title : str, optional
+        The page's title; by default "One training step, every number".
+    note : str, default ""
+        A paragraph shown under the title (escaped: plain text).
+
+    Returns
+    -------
+    str
+        A complete HTML page, with its styles and script inline.
+
+    Raises
+    ------
+    ValueError
+        For networks too wide to read (over ``MAX_UNITS`` units in a layer,
+        ``MAX_LAYERS`` layers or ``MAX_SAMPLES`` samples).
     """
     _check(step)
     title = title or "One training step, every number"
