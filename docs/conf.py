@@ -95,6 +95,8 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "reset_modules": ("matplotlib",),
     "within_subsection_order": "FileNameSortKey",
+    # No page of run times: its table loads scripts from a CDN, and the site stays offline.
+    "write_computation_times": False,
 }
 
 html_theme = "pydata_sphinx_theme"
