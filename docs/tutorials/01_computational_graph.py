@@ -205,7 +205,7 @@ assert abs(leaves["w0"].grad - s * (1 - s) * point["x0"]) < 1e-12
 # We build the whole two-layer network by hand for XOR: the inputs :math:`x`, a hidden
 # layer of two sigmoid units whose activations are ``L2``, and one output unit. (Layer
 # numbers differ between sources: Ng's notes count the input as layer 1,
-# :math:`a^{(1)} = x`, so ``L2`` is their :math:`a^{(2)}`; tracegrad's :func:`tracegrad.trace`
+# :math:`a^{(1)} = x`, so ``L2`` is their :math:`a^{(2)}`; :func:`tracegrad.trace`
 # counts from :math:`a^{(0)} = x` and calls the hidden layer 1. The network is the same.)
 # The weights are drawn from a seeded generator so the page shows the same numbers every
 # time.
