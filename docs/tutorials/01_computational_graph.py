@@ -69,6 +69,15 @@ tg.draw(f)
 # That is why :math:`\partial f/\partial w` is the value of :math:`x`, and the other way
 # round: a change of :math:`w` by one unit moves :math:`f` by five, because it is
 # multiplied by :math:`x = 5`.
+#
+# (If you are reading the notes alongside: three small slips crept into them, easy to
+# trip over. Their line for :math:`\partial f/\partial w` writes the local factor as
+# :math:`\partial g/\partial x` where it must be :math:`\partial g/\partial w`, though the
+# result, :math:`1 \cdot x = 5`, is right; the sentences after it then swap the two
+# influences, giving :math:`w` the :math:`-2` and :math:`x` the 5, before the next paragraph
+# gets :math:`w`'s 5 right again; and their sigmoid is printed as :math:`1/(1 + e^{-2})`,
+# a constant, where :math:`1/(1 + e^{-z})` is meant. The asserts below hold the correct
+# versions.)
 
 f.backward()
 print(f"df/dg = {g.grad:g}, df/dw = {w.grad:g}, df/dx = {x.grad:g}, df/db = {b.grad:g}")
@@ -193,10 +202,13 @@ assert abs(leaves["w0"].grad - s * (1 - s) * point["x0"]) < 1e-12
 #    C = -\frac{1}{m}\sum_{i=1}^m \Big( y_i \log h_i + (1 - y_i) \log (1 - h_i) \Big).
 #
 # tracegrad names its ops as NumPy and PyTorch do, so those lines read almost the same.
-# We build the whole two-layer network by hand for XOR: inputs :math:`x` (layer 1), a
-# hidden layer of two sigmoid units whose activations are ``L2`` (layer 2, the notes'
-# :math:`a^{(2)}`), and one output unit. The weights are drawn from a seeded generator so
-# the page shows the same numbers every time.
+# We build the whole two-layer network by hand for XOR: the inputs :math:`x`, a hidden
+# layer of two sigmoid units whose activations are ``L2``, and one output unit. (Layer
+# numbers differ between sources: Ng's notes count the input as layer 1,
+# :math:`a^{(1)} = x`, so ``L2`` is their :math:`a^{(2)}`; :func:`tracegrad.trace`
+# counts from :math:`a^{(0)} = x` and calls the hidden layer 1. The network is the same.)
+# The weights are drawn from a seeded generator so the page shows the same numbers every
+# time.
 
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y = np.array([[0.0], [1.0], [1.0], [0.0]])  # XOR: 1 where the inputs differ
@@ -259,17 +271,23 @@ for _ in range(3000):
 
 with tg.no_grad():
     h = forward(X).numpy()
-print("cost: first", round(costs[0], 4), "then", [round(c, 4) for c in costs[499::500]])
+print("cost, steps 0, 20, ..., 280:", [round(c, 4) for c in costs[:300:20]])
+print("cost, steps 499, 999, ..., 2999:", [round(c, 4) for c in costs[499::500]])
 for xi, yi, hi in zip(X, Y, h, strict=True):
     print(f"x = {xi}, y = {yi[0]:g}, hypothesis = {hi[0]:.4f}")
 assert costs[-1] < 0.05 * costs[0]  # the cost falls, by a factor of 20 at least
 assert np.all(np.diff(costs[::100]) < 0)  # and keeps falling
 assert np.array_equal(h.round(), Y)  # all four XOR inputs classified right
+# The plateau: from step 20 to step 100 the cost stays within 0.015 of ln 2 ...
+assert all(abs(c - np.log(2)) < 0.015 for c in costs[20:101])
+assert costs[300] < np.log(2) - 0.15  # ... and by step 300 it has clearly left it
 
 # %%
-# The cost first settles near :math:`\ln 2 \approx 0.693`, the cost of answering
-# :math:`h = 1/2` for every input, while the two hidden units are still nearly alike; it
-# drops quickly once they split into two different features of the input. On the right, the
+# The printed costs show a plateau: after a quick fall from 0.76, the cost sits near
+# :math:`\ln 2 \approx 0.693` from about step 20 to step 100, the cost of answering
+# :math:`h \approx 1/2` for every input. While it sits there the hidden features are slowly
+# reshaping, too slowly to move the output; the cost drops once they separate XOR's two
+# classes well enough for the output unit to use them. On the right, the
 # trained network's hypothesis over the whole square: XOR's two classes sit in opposite
 # corners, and no single straight line could separate them (tutorial 6 shows why the
 # hidden layer is what makes this possible).

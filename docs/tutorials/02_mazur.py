@@ -11,9 +11,11 @@ backpropagation, because you can compare your own arithmetic with it digit by di
 
 This page runs the same step with tracegrad and puts each of the blog's numbers next to
 the one tracegrad computes, under both names: the blog's (``net_h1``, ``out_o1``,
-``w5``...) and the notes' (:math:`z^{(l)}`, :math:`a^{(l)}`, :math:`\\delta^{(l)}`,
-:math:`W^{(l)}`). Every number the blog prints is asserted here to every digit it
-prints, so this page fails to build the day tracegrad stops reproducing it. Then we check
+``w5``...) and the notes' symbols (:math:`z^{(l)}`, :math:`a^{(l)}`, :math:`\\delta^{(l)}`,
+:math:`W^{(l)}`), with the layers numbered as :func:`tracegrad.trace` numbers them (see
+below). Every number the blog prints for the step but one is asserted here to every digit
+it prints (the one, explained at the end, differs in its last digit), so this page fails
+to build the day tracegrad stops reproducing them. Then we check
 the chain rule against finite differences, train for 10,000 steps, and explain, by
 recomputing them, the few later figures of the blog that tracegrad does *not* reproduce.
 """
@@ -27,8 +29,13 @@ recomputing them, the few later figures of the blog that tracegrad does *not* re
 # output ``o1``; ``w7``, ``w8`` into ``o2``. Each layer shares one bias (``b1`` = 0.35,
 # ``b2`` = 0.60), and the biases are never updated.
 #
-# The notes stack the weights *into* unit :math:`j` of layer :math:`l` as row :math:`j`
-# of a matrix :math:`W^{(l)}`, so that one layer is one matrix product:
+# The notes stack the weights *into* unit :math:`j` of a layer as row :math:`j` of a
+# matrix, so that one layer is one matrix product. Their layer numbers differ from
+# tracegrad's: Ng's notes count the input as layer 1, :math:`a^{(1)} = x`, so the hidden
+# layer is :math:`a^{(2)}` and the first matrix :math:`\Theta^{(1)}`; tracegrad's trace,
+# and this page, count from :math:`a^{(0)} = x`, so the hidden layer is :math:`l = 1`, the
+# output :math:`l = 2`, and :math:`W^{(l)}` carries layer :math:`l - 1` into layer
+# :math:`l`:
 #
 # .. math::
 #
@@ -96,8 +103,9 @@ def check(name, notation, value, blog):
 # ``lr=0.5`` its learning rate :math:`\eta`, and ``update_biases=False`` keeps ``b1`` and
 # ``b2`` fixed, as the blog does.
 #
-# The blog's "net input" ``net`` is the notes' :math:`z`, and its "output" ``out`` is the
-# notes' :math:`a`. Index 0 below is unit 1 (``h1`` or ``o1``).
+# The blog's "net input" ``net`` is Ng's and Nielsen's (and tracegrad's) weighted input
+# :math:`z`, and its "output" ``out`` is their activation :math:`a`. Index 0 below is
+# unit 1 (``h1`` or ``o1``).
 
 step = tg.trace(model, x, t, cost="half_sse", lr=0.5, update_biases=False)
 hidden, output = step.layers  # l = 1 and l = 2

@@ -11,9 +11,10 @@ the equations computed in NumPy from the forward values, finite differences of t
 and tracegrad's ``.backward()`` must all give the same numbers. Then we train that
 network with Nielsen's recipe and watch it reach about 95 % on digits it has never seen.
 
-The notation is the notes' and Nielsen's: :math:`w^l_{jk}` is the weight from unit
-:math:`k` of layer :math:`l-1` to unit :math:`j` of layer :math:`l`, :math:`b^l_j` the
-bias of unit :math:`j` of layer :math:`l`, and for one input :math:`x`
+The notation is Nielsen's, which the notes follow: :math:`w^l_{jk}` is the weight from
+unit :math:`k` of layer :math:`l-1` to unit :math:`j` of layer :math:`l`, :math:`b^l_j`
+the bias of unit :math:`j` of layer :math:`l`, :math:`z` a weighted input and :math:`a`
+an activation. Only the layer numbers are tracegrad's: for one input :math:`x`
 
 .. math::
 
@@ -21,9 +22,10 @@ bias of unit :math:`j` of layer :math:`l`, and for one input :math:`x`
     \qquad C_x = \tfrac12 \lVert y - a^L \rVert^2,
     \qquad \delta^l_j = \frac{\partial C_x}{\partial z^l_j}.
 
-One difference in counting: Nielsen calls the input layer 1, so his first weight
-matrix is :math:`w^2`; tracegrad, like the notes, calls the input :math:`a^0` and the
-first weight matrix :math:`W^{(1)}`. The equations are the same either way.
+Nielsen, like Ng (:math:`a^{(1)} = x`), counts the input as layer 1, so his first
+weight matrix is :math:`w^2`; tracegrad's trace, and this page, count from
+:math:`a^0 = x`, so the first weight matrix is :math:`w^1`. The equations are the same
+either way.
 """
 
 # %%
@@ -335,10 +337,10 @@ print(f"batch cost C = {batch_cost.item():.6f}; the averaged BP3/BP4 gradients m
 # same would run eagerly, slower, with a ``CompileWarning`` that points here).
 #
 # One deliberate difference: Nielsen draws the initial weights from :math:`N(0, 1)`,
-# tracegrad's ``MLP`` from Glorot's uniform range, which keeps :math:`z` small and the
-# sigmoids out of saturation (the reason is the subject of the next tutorial). It is why
-# the first epoch here already reaches about 94 %; Nielsen's network starts lower and
-# needs more of its 30 epochs to reach 95 %.
+# tracegrad's ``MLP`` from Glorot's uniform range, :math:`\pm\sqrt{6 / (n_{in} +
+# n_{out})}` (about :math:`\pm 0.09` for the first layer), which keeps :math:`z` small and
+# the sigmoids out of saturation (why that matters is the subject of the next tutorial).
+# It makes a visible difference to the first epoch, as the cell after this one shows.
 EPOCHS = 10
 X_all = scaler.transform(train.X)
 X_train, y_train = X_all[:50_000], train.y[:50_000]
@@ -362,10 +364,42 @@ for epoch, (acc, seconds) in enumerate(per_epoch, start=1):
 print(f"test accuracy after {EPOCHS} epochs: {test_accuracy:.4f}")
 
 # Floors measured over seeds 0-3 with margin (first epoch 0.943-0.946, test after ten
-# epochs 0.954-0.960): a broken gradient or update would miss them by far.
+# epochs 0.954-0.960): a broken gradient or update would miss them by far. The last three
+# epochs' mean validation accuracy beat the first epoch's by 0.013-0.016 over those seeds:
+# the later epochs still teach something, more than epoch-to-epoch noise.
 assert history["val_accuracy"][0] >= 0.93
-assert max(history["val_accuracy"]) > history["val_accuracy"][0]
+assert np.mean(history["val_accuracy"][-3:]) >= history["val_accuracy"][0] + 0.007
 assert test_accuracy >= 0.945
+
+# %%
+# The same recipe for one epoch, with Nielsen's :math:`N(0, 1)` weights instead (the
+# biases still start at zero): large weights put many :math:`z^l_j` far from zero, where
+# :math:`\sigma'(z)` is tiny, so by BP1 and BP2 those units learn slowly at first.
+
+
+def nielsen_init(shape, rng, dtype):
+    """Weights drawn from N(0, 1), as in Nielsen's network.py."""
+    return nn.init.normal(shape, rng, dtype, std=1.0)
+
+
+gauss_net = nn.MLP([784, 30, 10], activation="sigmoid", output="sigmoid", init=nielsen_init, rng=0)
+gauss_history = training.fit(
+    gauss_net,
+    tg.compile.label_loss("quadratic", 10),
+    optim.SGD(gauss_net.parameters(), lr=3.0),
+    (X_train, y_train),
+    val=(X_val, y_val),
+    epochs=1,
+    batch_size=10,
+    rng=0,
+)
+gauss_first, glorot_first = gauss_history["val_accuracy"][0], history["val_accuracy"][0]
+print(f"validation accuracy after one epoch: N(0, 1) weights {gauss_first:.4f}, "
+      f"Glorot weights {glorot_first:.4f}")  # fmt: skip
+# Measured over seeds 0-3: N(0, 1) 0.910-0.915 after one epoch, Glorot 0.943-0.946, a gap
+# of 0.028 or more; the floor asks for half of it. Both still learn (chance is 0.10).
+assert gauss_first <= glorot_first - 0.015
+assert gauss_first >= 0.88
 
 # %%
 # Accuracy per epoch: the accuracy on the training images is counted while they are

@@ -2,23 +2,30 @@ r"""
 Universal approximation and basis functions
 ===========================================
 
-A single neuron computes :math:`z = h(w^T x + b)`: whatever the activation :math:`h`, its
+A single neuron computes :math:`a = h(w^T x + b)`: whatever the activation :math:`h`, its
 decision boundary :math:`w^T x + b = 0` is a straight line (a plane, in more dimensions).
 Classic models get around this with *basis functions*: replace the input :math:`x` by
 features :math:`\phi(x)` chosen by hand (powers, kernels), then fit a linear model on
-them, :math:`z = h(w^T \phi(x) + b)`. The course notes describe a neural network as the
+them, :math:`\hat y = h(w^T \phi(x) + b)`. The course notes describe a neural network as the
 same model with one difference: the basis functions have parameters of their own,
 :math:`\phi(x; \theta)`, and they are learned together with :math:`w` by
 backpropagation. A hidden layer *is* a set of adaptive basis functions,
 
 .. math::
 
-   z(x) = h\Big(\sum_{j=1}^M w_j\, \phi_j(x; \theta_j) + b\Big), \qquad
+   \hat y(x) = h\Big(\sum_{j=1}^M w_j\, \phi_j(x; \theta_j) + b\Big), \qquad
    \phi_j(x; \theta_j) = h\big(w^{(1)}_j x + b^{(1)}_j\big),
 
 and the universal approximation theorem says that with enough of them such a network
 comes as close as we like to any continuous function on a bounded region (it does not
 say how many are enough).
+
+On notation: as in the other tutorials, :math:`z` is a weighted input and :math:`a` (or
+:math:`\hat y`, for the network's output) an activation. The notes' MLP chapter uses the
+two letters the other way round, writing :math:`z` for a unit's output; only the names
+differ. Layers are numbered as in tracegrad's trace, from :math:`a^{(0)} = x`, so
+:math:`W^{(1)}` is the hidden layer's weights and :math:`w^{(2)}` the output unit's (Ng's
+notes count the input as layer 1, :math:`a^{(1)} = x`).
 
 This tutorial shows both halves: XOR, which no linear model can classify and which a
 hidden layer of two units turns into a linearly separable problem; then a one-input
@@ -85,7 +92,9 @@ print(f"logistic regression: cost {cost.item():.6f} (ln 2 = {np.log(2):.6f}), "
       f"w = {w_linear.round(4)}, outputs {h_linear.ravel().round(3)}")  # fmt: skip
 assert cost.item() >= np.log(2) - 1e-12  # never below the theoretical minimum
 assert abs(cost.item() - np.log(2)) < 1e-4  # and it gets there
-assert ((h_linear > 0.5) == (Y > 0.5)).sum() < 4
+# The symmetry argument predicts more than the cost: the weights themselves go to zero
+# and every output to exactly 1/2 (the input is ignored).
+assert np.abs(w_linear).max() < 1e-6 and np.abs(h_linear - 0.5).max() < 1e-6
 
 # %%
 # A hidden layer makes XOR separable
@@ -94,9 +103,8 @@ assert ((h_linear > 0.5) == (Y > 0.5)).sum() < 4
 # Now put two sigmoid units between the input and the output. The output unit is still a
 # logistic regression, but on the hidden activations
 # :math:`\phi(x; \theta) = \sigma(W^{(1)} x + b^{(1)})` instead of on :math:`x`: the hidden
-# layer is a learned feature map. (Two units are the fewest that can work, and they do not
-# always: from some starting weights training stalls at a cost of :math:`\ln 2 / 2`, with
-# two points stuck at :math:`1/2`. The seed below is one that trains.)
+# layer is a learned feature map. Two units are the fewest that can work, and they do not
+# always: the seed below is one that trains, and the next cell shows one that does not.
 
 net = tg.nn.MLP([2, 2, 1], activation="sigmoid", output="sigmoid", rng=1, dtype=np.float64)
 cost, h_net = train(net, X, tg.optim.Adam(net.parameters(), lr=0.1), 500)
@@ -109,7 +117,24 @@ assert np.array_equal(h_net.round(), Y)  # all four right
 assert cost.item() < 0.05 * np.log(2)
 
 # %%
-# In the new coordinates the identity that doomed the linear model no longer holds,
+# The same network and optimizer from the starting weights of seed 0 stall: two points
+# are classified with confidence, the other two are stuck at :math:`h = 1/2`, and the
+# cost sits at :math:`(2 \ln 2)/4 = \ln 2 / 2` (the two confident points cost almost
+# nothing, each stuck one :math:`\ln 2`); 2,000 more steps did not get it out when we
+# tried. Such starts are not rare for so small a network: of seeds 0 to 39, 21 stalled
+# (17 here, 4 at another point). Restarting from other weights, as with seed 1 above, is
+# the simple cure.
+
+stuck = tg.nn.MLP([2, 2, 1], activation="sigmoid", output="sigmoid", rng=0, dtype=np.float64)
+cost_stuck, h_stuck = train(stuck, X, tg.optim.Adam(stuck.parameters(), lr=0.1), 500)
+print(f"seed 0: cost {cost_stuck.item():.4f} (ln 2 / 2 = {np.log(2) / 2:.4f}), "
+      f"outputs {h_stuck.ravel().round(3)}")  # fmt: skip
+assert abs(cost_stuck.item() - np.log(2) / 2) < 2e-3
+assert (np.abs(h_stuck - 0.5) < 0.01).sum() == 2  # two points stuck at 1/2
+
+# %%
+# Back to the network that trained (seed 1). In its new coordinates the identity that
+# doomed the linear model no longer holds,
 # :math:`\phi(0,0) + \phi(1,1) \neq \phi(0,1) + \phi(1,0)`, because :math:`\phi` is not
 # linear. And the four points *are* linearly separable there: a fresh logistic regression
 # trained on :math:`\phi(x)` alone, knowing nothing of the network, classifies all four.
@@ -180,13 +205,15 @@ assert mse[16] < 0.05 * mse[1]  # 16 units fit far better than 1
 # The floor is the noise: a good fit leaves residuals of variance noise**2 = 0.01.
 assert 0.5 * noise**2 < mse[16] < 1.5 * noise**2
 assert mse[1] > 20 * noise**2  # one monotone tanh cannot follow three periods
-assert errors[16] < 0.2 * noise**2  # 16 units recover the sine, not the noise
+assert 0.5 * noise**2 < mse[8] < 1.5 * noise**2  # 8 units already reach the floor
+assert max(errors[8], errors[16]) < 0.2 * noise**2  # both recover the sine, not the noise
 
 # %%
 # One unit is a single S-shaped step, so the best it can do is a compromise through the
 # middle. Two units make one bump, four already follow the three periods roughly, eight
-# reach the floor the noise sets, and sixteen fit no better (against the noiseless sine
-# they are slightly worse: the extra units start to follow the noise).
+# reach the floor the noise sets, and sixteen fit no better: both come within a fifth of
+# the noise variance of the noiseless sine. (Which of the two is closer to it depends on
+# the noise drawn; over a few seeds neither was reliably ahead.)
 
 fig, ax = plt.subplots(figsize=(7, 4.2))
 ax.scatter(data.X[:, 0], data.y[:, 0], s=8, color="0.6", label="data")
@@ -195,7 +222,7 @@ for color, fit in zip(colors, fits, strict=True):
     label = f"{fit.units} unit{'s' if fit.units > 1 else ''} (MSE {fit.mse:.4f})"
     ax.plot(grid, fit(grid), color=color, linewidth=2, label=label)
 ax.set_xlabel("x")
-ax.set_ylabel("z(x)")
+ax.set_ylabel("network output")
 ax.set_title("one hidden layer of tanh units fitted to sin(3x) + noise")
 ax.legend(fontsize="small", loc="lower left")
 fig.tight_layout()
@@ -220,7 +247,11 @@ with tg.no_grad():
 v, c = mlp.linears[1].weight.data.ravel(), mlp.linears[1].bias.data[0]
 weighted = hidden * v  # w_j^(2) phi_j(x)
 rebuilt = weighted.sum(axis=1) + c
-assert hidden.shape == (400, 8) and np.abs(hidden).max() <= 1  # tanh units
+assert hidden.shape == (400, 8)
+# "large and mostly cancel": a single weighted term reaches several times the fit's size
+print(f"largest weighted term {np.abs(weighted).max():.2f}, largest |fit| "
+      f"{np.abs(rebuilt).max():.2f}")  # fmt: skip
+assert np.abs(weighted).max() > 3 * np.abs(rebuilt).max()
 assert np.allclose(rebuilt, eight(grid).ravel(), atol=1e-10)  # the fit is the sum
 
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
