@@ -1,5 +1,7 @@
 """The Tensor and the engine: dtypes, accumulation, deep graphs, no_grad, errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -136,6 +138,20 @@ def test_loss_errors_name_values():
         tg.losses.binary_cross_entropy(tg.Tensor(np.array([0.5, 0.2])), np.array([2.0, 0.0]))
     with pytest.raises(ValueError, match="reduction"):
         tg.losses.mse(logits, np.zeros((2, 3)), reduction="avg")
+
+
+def test_nll_loss_names_the_shape_it_needs():
+    """Not 2-D, it failed with Python's 'not enough values to unpack'."""
+    for shape in [(3,), (2, 3, 4), ()]:
+        given = re.escape(str(shape))
+        with pytest.raises(ValueError, match=rf"must be 2-D \(N, K\).*got shape {given}"):
+            tg.losses.nll_loss(tg.Tensor(np.zeros(shape)), np.array([0]))
+    lp = tg.Tensor(np.log(np.full((2, 3), 1 / 3)))
+    with pytest.raises(ValueError, match=r"0\.\.2 for 3 classes, got values from -1 to 0"):
+        tg.losses.nll_loss(lp, np.array([0, -1]))
+    with pytest.raises(ValueError, match=r"shape \(2, 1\): expected \(2,\)"):
+        tg.losses.nll_loss(lp, np.array([[0], [1]]))
+    assert tg.losses.nll_loss(lp, np.array([0, 2.0])).item() == pytest.approx(np.log(3))
 
 
 def test_cross_entropy_accepts_tensor_targets_and_onehot():

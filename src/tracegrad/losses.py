@@ -265,10 +265,12 @@ def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:
         The mean over the rows, their sum, or no reduction (one loss per row).
     """
     lp = _tensor(log_probabilities, "log_probabilities")
-    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    labels, _ = _class_targets(t, lp) if t.ndim == 1 else (None, None)
-    if labels is None:
-        raise ValueError("nll_loss needs class indices of shape (n,)")
+    if lp.ndim != 2:
+        raise ValueError(
+            f"log_probabilities must be 2-D (N, K), samples by classes, got shape {lp.shape}; "
+            "for one sample pass log_probabilities.reshape(1, -1)"
+        )
+    labels = _class_labels(targets, *lp.shape)
     return _reduce(-lp[np.arange(len(labels)), labels], reduction)
 
 
