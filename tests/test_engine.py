@@ -223,6 +223,29 @@ def test_state_dict_round_trip_and_errors():
         a.load_state_dict({"0.weight": np.zeros((4, 3))})
 
 
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ({"2.weight": np.zeros((5, 4))}, ValueError, r"2.weight: saved shape \(5, 4\)"),
+        ({"2.bias": np.zeros(2, dtype=np.complex128)}, TypeError, r"2.bias: saved dtype complex"),
+    ],
+    ids=["shape", "dtype"],
+)
+def test_a_refused_state_dict_leaves_every_parameter_as_it_was(bad, error, message):
+    """The last parameter is wrong: the earlier ones must not have been overwritten."""
+    model = nn.MLP([3, 4, 2], rng=0)
+    before = [p.data.copy() for p in model.parameters()]
+    state = {k: v + 1 for k, v in nn.MLP([3, 4, 2], rng=1).state_dict().items()}
+    state.update(bad)
+    with pytest.raises(error, match=message):
+        model.load_state_dict(state, strict=False)
+    with pytest.raises(error, match="nothing was loaded"):
+        model.load_state_dict(state)
+    for p, q in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, q)
+        assert p.data.tobytes() == q.tobytes()  # bit-identical, not merely close
+
+
 def test_seed_reproduces_network_bit_for_bit():
     for init in ["glorot_uniform", "he_normal", "lecun_normal", "symmetric_uniform", "torch"]:
         a = nn.MLP([5, 7, 3], init=init, rng=42)
