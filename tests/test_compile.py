@@ -332,6 +332,35 @@ def test_bad_targets_give_the_eager_error_and_change_nothing():
     assert_same((m1, o1), (m2, o2))
 
 
+@pytest.mark.parametrize("kind", ["mse", "quadratic"])
+def test_label_loss_refuses_labels_outside_its_classes_as_cross_entropy_does(kind):
+    """A label of -1 picked the last one-hot row (class K-1) and trained on it silently."""
+    X, y = data()
+    (m1, o1), (m2, o2) = pair(mlp("sigmoid", "sigmoid"))
+    before = [p.data.copy() for p in m1.parameters()]
+    step = compile_step(m1, label_loss(kind, 4), o1, warn=False)
+    assert step.compiled
+    out = tg.Tensor(np.zeros((24, 4), np.float32))
+    for bad in (np.where(y == 3, -1, y), y + 1, np.full(24, 1.5)):
+        with pytest.raises((ValueError, TypeError)) as compiled_error:
+            step(X, bad)
+        with pytest.raises(type(compiled_error.value)) as eager_error:
+            eager_step(m2, label_loss(kind, 4), o2, X, bad)
+        with pytest.raises(type(compiled_error.value)) as cross_entropy_error:
+            losses.cross_entropy(out, bad)
+        assert str(compiled_error.value) == str(eager_error.value)
+        assert str(eager_error.value) == str(cross_entropy_error.value)
+    for p, q in zip(m1.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, q)  # refused before any update
+
+
+def test_label_loss_refusals_name_the_range():
+    with pytest.raises(ValueError, match=r"0\.\.3 for 4 classes, got values from -1 to 2"):
+        label_loss("mse", 4)(tg.Tensor(np.zeros((3, 4), np.float32)), np.array([0, -1, 2]))
+    with pytest.raises(ValueError, match=r"2 targets for 3 rows"):
+        label_loss("mse", 4)(tg.Tensor(np.zeros((3, 4), np.float32)), np.array([0, 1]))
+
+
 def test_non_finite_loss_is_refused_as_eagerly():
     X, y = data()
     (m1, o1), (m2, o2) = pair(mlp("relu"))

@@ -1,5 +1,7 @@
 """The Tensor and the engine: dtypes, accumulation, deep graphs, no_grad, errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -138,6 +140,20 @@ def test_loss_errors_name_values():
         tg.losses.mse(logits, np.zeros((2, 3)), reduction="avg")
 
 
+def test_nll_loss_names_the_shape_it_needs():
+    """Not 2-D, it failed with Python's 'not enough values to unpack'."""
+    for shape in [(3,), (2, 3, 4), ()]:
+        given = re.escape(str(shape))
+        with pytest.raises(ValueError, match=rf"must be 2-D \(N, K\).*got shape {given}"):
+            tg.losses.nll_loss(tg.Tensor(np.zeros(shape)), np.array([0]))
+    lp = tg.Tensor(np.log(np.full((2, 3), 1 / 3)))
+    with pytest.raises(ValueError, match=r"0\.\.2 for 3 classes, got values from -1 to 0"):
+        tg.losses.nll_loss(lp, np.array([0, -1]))
+    with pytest.raises(ValueError, match=r"shape \(2, 1\): expected \(2,\)"):
+        tg.losses.nll_loss(lp, np.array([[0], [1]]))
+    assert tg.losses.nll_loss(lp, np.array([0, 2.0])).item() == pytest.approx(np.log(3))
+
+
 def test_cross_entropy_accepts_tensor_targets_and_onehot():
     z = np.random.default_rng(0).normal(size=(4, 3))
     labels = np.array([0, 2, 1, 2])
@@ -205,6 +221,29 @@ def test_state_dict_round_trip_and_errors():
         nn.MLP([3, 5, 2], rng=0).load_state_dict(a.state_dict())
     with pytest.raises(KeyError, match="missing"):
         a.load_state_dict({"0.weight": np.zeros((4, 3))})
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ({"2.weight": np.zeros((5, 4))}, ValueError, r"2.weight: saved shape \(5, 4\)"),
+        ({"2.bias": np.zeros(2, dtype=np.complex128)}, TypeError, r"2.bias: saved dtype complex"),
+    ],
+    ids=["shape", "dtype"],
+)
+def test_a_refused_state_dict_leaves_every_parameter_as_it_was(bad, error, message):
+    """The last parameter is wrong: the earlier ones must not have been overwritten."""
+    model = nn.MLP([3, 4, 2], rng=0)
+    before = [p.data.copy() for p in model.parameters()]
+    state = {k: v + 1 for k, v in nn.MLP([3, 4, 2], rng=1).state_dict().items()}
+    state.update(bad)
+    with pytest.raises(error, match=message):
+        model.load_state_dict(state, strict=False)
+    with pytest.raises(error, match="nothing was loaded"):
+        model.load_state_dict(state)
+    for p, q in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, q)
+        assert p.data.tobytes() == q.tobytes()  # bit-identical, not merely close
 
 
 def test_seed_reproduces_network_bit_for_bit():

@@ -106,6 +106,28 @@ def test_k_folds_are_stratified_seeded_and_averaged():
     assert run_trial({**settings, "seed": 2}, folds=3)["fold_scores"] != first["fold_scores"]
 
 
+def test_k_folds_report_the_running_mean_after_each_fold_to_the_pruner():
+    """With folds, report was never called: --prune --folds K pruned nothing, silently."""
+    from tracegrad.sweep.trial import Pruned
+
+    settings = dict(layers="16", epochs=2, seed=1)
+    calls = []
+    result = run_trial(settings, folds=3, report=lambda step, v: calls.append((step, v)))
+    scores = result["fold_scores"]
+    assert [step for step, _ in calls] == [0, 1, 2]
+    assert [v for _, v in calls] == pytest.approx([np.mean(scores[: i + 1]) for i in range(3)])
+    assert result == run_trial(settings, folds=3)  # reporting changes nothing
+    folds_run = []
+
+    def prune_after_the_first(step, value):
+        folds_run.append(step)
+        return True
+
+    with pytest.raises(Pruned, match="pruned after fold 1"):
+        run_trial(settings, folds=3, report=prune_after_the_first)
+    assert folds_run == [0]  # the other two folds were never trained
+
+
 # --- the command ------------------------------------------------------------------------
 
 
@@ -249,6 +271,17 @@ def test_pruning_stops_hopeless_trials(tmp_path):
     proc = cli(
         "sweep", "--lr", "0.05,0.1,0.02,1e-6,2e-6,3e-6", "--epochs", "4", "--prune", "--json",
         "--out", "o", cwd=tmp_path,
+    )  # fmt: skip
+    assert_clean_refusal(proc, 0)
+    trials = last_json(proc.stdout)["trials"]
+    pruned = [t for t in trials if t["state"] == "pruned"]
+    assert pruned and all(t["params"]["lr"] < 1e-5 for t in pruned)
+
+
+def test_pruning_with_folds_stops_hopeless_trials(tmp_path):
+    proc = cli(
+        "sweep", "--lr", "0.05,0.1,0.02,1e-6,2e-6", "--epochs", "2", "--folds", "2", "--prune",
+        "--json", "--out", "o", cwd=tmp_path,
     )  # fmt: skip
     assert_clean_refusal(proc, 0)
     trials = last_json(proc.stdout)["trials"]

@@ -121,3 +121,54 @@ def test_ops_torch_has_as_methods_are_methods_here():
     assert not missing, f"torch.Tensor has these methods, tracegrad's Tensor does not: {missing}"
     not_top_level = [n for n in OPS if hasattr(torch, n) and not hasattr(tg, n)]
     assert not not_top_level
+
+
+MASK = np.array([True, False, True, False])
+# where() with numbers beside tensors: a number follows the value operands' dtype (never
+# the bool condition's), or its own kind's default when it is of a higher kind, as in torch.
+WHERE_WITH_NUMBERS = [
+    lambda m, c, x: m.where(c, x, 0.5),
+    lambda m, c, x: m.where(c, 0.5, x),
+    lambda m, c, x: m.where(c, x, 2),
+    lambda m, c, x: m.where(c, 0.5, 0.0) * x,
+    lambda m, c, x: m.where(c, 1, 0.5) + x,
+    lambda m, c, x: m.where(c, x, -3.25) * m.where(c, 2.5, x),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("call", WHERE_WITH_NUMBERS, ids=[str(i) for i in range(6)])
+def test_where_numbers_take_the_value_dtype_as_in_torch(call, dtype):
+    x = np.array([1.25, -2.0, 3.5, 0.75], dtype=dtype)
+    ours = tg.Tensor(x.copy(), requires_grad=True)
+    theirs = torch.tensor(x.copy(), requires_grad=True)
+    out = call(tg, tg.Tensor(MASK), ours)
+    ref = call(torch, torch.tensor(MASK), theirs)
+    assert out.dtype == ref.detach().numpy().dtype
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, c: m.where(c, 0.5, 0.0),
+        lambda m, c: m.where(c, 1, 0),
+        lambda m, c: m.where(c, True, False),
+        lambda m, c: m.where(c, 1, 0.25),
+    ],
+    ids=["floats", "ints", "bools", "int-and-float"],
+)
+def test_where_numbers_only_beside_a_bool_condition_as_in_torch(call):
+    out, ref = call(tg, tg.Tensor(MASK)), call(torch, torch.tensor(MASK))
+    assert out.dtype == ref.numpy().dtype
+    np.testing.assert_array_equal(out.data, ref.numpy())
+
+
+def test_numbers_of_a_higher_kind_than_the_tensor_keep_their_value():
+    """An int tensor times 0.5 is not zero, a bool tensor plus 1 is not True (as in torch)."""
+    ints, mask = np.array([1, 2, 3]), np.array([True, False, True])
+    np.testing.assert_array_equal((tg.Tensor(ints) * 0.5).data, (torch.tensor(ints) * 0.5).numpy())
+    np.testing.assert_array_equal((tg.Tensor(mask) + 1).data, (torch.tensor(mask) + 1).numpy())

@@ -18,6 +18,7 @@ from tracegrad.training import (
     ProgressBar,
     TerminateOnNonFinite,
     Trainer,
+    confusion_matrix,
     evaluate,
     fit,
     predict,
@@ -379,6 +380,27 @@ def test_evaluate_on_a_hand_made_confusion():
     np.testing.assert_allclose(result["recall"], [2 / 3, 1 / 2, 2 / 4])  # per row
     zeros = evaluate(model, np.zeros((4, 3), np.float32), y[:4], loss=losses.cross_entropy)
     assert zeros["loss"] == pytest.approx(np.log(3))  # uniform logits over 3 classes
+
+
+def test_confusion_matrix_counts_pairs_and_accepts_whole_floats():
+    cm = confusion_matrix(np.array([0, 2, 2, 1.0]), [2, 2, 0, 1], 3)
+    np.testing.assert_array_equal(cm, [[0, 0, 1], [0, 1, 0], [1, 0, 1]])
+
+
+@pytest.mark.parametrize(
+    ("true", "predicted", "message"),
+    [
+        ([0, -1, 1], [0, 0, 1], "true label -1 is not a class of 0..2"),
+        ([0, 3, 1], [0, 0, 1], "true label 3 is not a class of 0..2"),
+        ([0, 1, 1], [0, 1, 7], "predicted label 7 is not a class of 0..2"),
+        ([0, 1.5, 1], [0, 1, 1], "true label 1.5 is not a class of 0..2"),
+        ([0, 1], [0, 1, 1], "2 true labels but 3 predicted"),
+    ],
+)
+def test_confusion_matrix_refuses_labels_outside_its_classes(true, predicted, message):
+    # -1 * 3 + 0 would land in row 0's last cell, 3 * 3 + 0 past the end: counted silently
+    with pytest.raises(ValueError, match=message):
+        confusion_matrix(np.array(true), np.array(predicted), 3)
 
 
 def test_a_class_never_predicted_has_zero_precision():

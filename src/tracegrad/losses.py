@@ -154,31 +154,51 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
     return fused.binary_cross_entropy_with_logits(x, y, reduction)
 
 
+def _class_labels(targets, n: int, k: int) -> np.ndarray:
+    """``targets`` as ``n`` class indices in 0..k-1 (intp), or one line saying what is wrong.
+
+    Shared by every loss of class labels (``cross_entropy``, ``nll_loss`` and
+    ``tracegrad.compile.label_loss``), so that each refuses a label the same way: a
+    negative one would otherwise pick a class from the end of a row, silently.
+
+    Parameters
+    ----------
+    targets : array_like or Tensor
+        One label per row: integers, or floats with integer values.
+    n : int
+        The number of rows (ValueError for another number of labels).
+    k : int
+        The number of classes (ValueError for a label outside 0..k-1).
+    """
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if t.dtype.kind == "f":
+        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+            raise TypeError(
+                "class targets must be integers 0..K-1; got non-integer floats "
+                "(pass one-hot rows of shape (n, K) for probability targets)"
+            )
+    elif t.dtype.kind not in "iu":
+        raise TypeError(f"class targets must be integers, got dtype {t.dtype}")
+    if t.ndim != 1:
+        raise ValueError(f"class targets have shape {t.shape}: expected ({n},), one label per row")
+    if len(t) != n:
+        raise ValueError(f"{len(t)} targets for {n} rows of logits; one label per row is needed")
+    labels = t.astype(np.intp, copy=False)
+    # One pass: seen as unsigned, a negative label is huge, so max() catches both ends.
+    if labels.size and labels.view(np.uintp).max() >= k:
+        raise ValueError(
+            f"class targets must lie in 0..{k - 1} for {k} classes, got values from "
+            f"{labels.min()} to {labels.max()}; number the classes 0..{k - 1}"
+        )
+    return labels
+
+
 def _class_targets(targets, logits: Tensor) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Split targets into (class indices, probability rows), validating either."""
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     n, k = logits.shape
     if t.ndim == 1:
-        if t.dtype.kind == "f":
-            if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
-                raise TypeError(
-                    "class targets must be integers 0..K-1; got non-integer floats "
-                    "(pass one-hot rows of shape (n, K) for probability targets)"
-                )
-        elif t.dtype.kind not in "iu":
-            raise TypeError(f"class targets must be integers, got dtype {t.dtype}")
-        if len(t) != n:
-            raise ValueError(
-                f"{len(t)} targets for {n} rows of logits; one label per row is needed"
-            )
-        labels = t.astype(np.intp, copy=False)
-        # One pass: seen as unsigned, a negative label is huge, so max() catches both ends.
-        if labels.size and labels.view(np.uintp).max() >= k:
-            raise ValueError(
-                f"class targets must lie in 0..{k - 1} for {k} outputs, got values from "
-                f"{labels.min()} to {labels.max()}"
-            )
-        return labels, None
+        return _class_labels(t, n, k), None
     if t.shape != (n, k):
         raise ValueError(
             f"targets have shape {t.shape}: expected ({n},) class indices or ({n}, {k}) "
@@ -237,17 +257,20 @@ def nll_loss(log_probabilities, targets, reduction: str = "mean") -> Tensor:
     Parameters
     ----------
     log_probabilities : Tensor or array_like
-        Floating point and finite, of shape (n, K).
+        Floating point and finite, of shape (n, K) (ValueError for another shape).
     targets : array_like or Tensor
-        Class indices 0..K-1 of shape (n,) (ValueError for anything else).
+        Class indices 0..K-1 of shape (n,) (integers, or floats with integer values;
+        TypeError or ValueError for anything else).
     reduction : {"mean", "sum", "none"}, default "mean"
         The mean over the rows, their sum, or no reduction (one loss per row).
     """
     lp = _tensor(log_probabilities, "log_probabilities")
-    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    labels, _ = _class_targets(t, lp) if t.ndim == 1 else (None, None)
-    if labels is None:
-        raise ValueError("nll_loss needs class indices of shape (n,)")
+    if lp.ndim != 2:
+        raise ValueError(
+            f"log_probabilities must be 2-D (N, K), samples by classes, got shape {lp.shape}; "
+            "for one sample pass log_probabilities.reshape(1, -1)"
+        )
+    labels = _class_labels(targets, *lp.shape)
     return _reduce(-lp[np.arange(len(labels)), labels], reduction)
 
 

@@ -580,7 +580,8 @@ def where(condition, a, b):
     condition : array_like of bool or Tensor
         Where to take ``a``; it gets no gradient.
     a, b : Tensor or array_like
-        The values; the three shapes broadcast together.
+        The values; the three shapes broadcast together. A Python number takes the dtype
+        of the tensor among ``a`` and ``b`` (not the condition's), as in ``torch.where``.
     """
     out = np.where(condition, a, b)
     zero = np.zeros((), dtype=out.dtype)

@@ -84,14 +84,10 @@ def primitive(forward=None, *, name=None, inputs=None, registered=True, **regist
 def apply(forward, args: tuple, options: tuple, kw: dict, name: str) -> Tensor:
     """Run ``forward`` on the arrays of ``args`` and record the result in the graph.
 
-    Python and NumPy scalars take the dtype of the first tensor input, so ``x * 2``
-    stays float32; arrays keep theirs.
+    Python and NumPy numbers (and lists) take the dtype of the tensor inputs, so ``x * 2``
+    stays float32; arrays keep theirs. See :func:`_constant_dtype` for which tensor.
     """
-    ref = None
-    for a in args:
-        if isinstance(a, Tensor):
-            ref = a._data.dtype
-            break
+    ref = _constant_dtype(args)
     arrays = [a._data if isinstance(a, Tensor) else _constant(a, ref) for a in args]
     out, vjps = forward(*arrays, *options, **kw)
     t = Tensor(np.asarray(out))  # asarray: NumPy turns 0-d results into scalars
@@ -107,6 +103,36 @@ def apply(forward, args: tuple, options: tuple, kw: dict, name: str) -> Tensor:
             t._parents = tuple(a for a, _ in links)
             t._vjps = tuple(vjp for _, vjp in links)
     return t
+
+
+#: The kinds of value a number can be, lowest first; a number of a higher kind than the
+#: tensors takes that kind's default dtype, as in PyTorch (``int_tensor * 0.5`` is float32).
+_KINDS = {"b": 0, "u": 1, "i": 1, "f": 2}
+_DEFAULTS = (np.dtype(bool), np.dtype(np.int64), np.dtype(np.float32))
+
+
+def _constant_dtype(args: tuple):
+    """The dtype the numbers among ``args`` take (``None``: no tensors, numbers become float32).
+
+    It is the dtype of the first tensor of the highest kind (bool < integer < float), so
+    in ``where(mask, x, 0.5)`` the number follows ``x``, not the bool ``mask``; a number
+    of a higher kind than every tensor takes that kind's default instead, as PyTorch's
+    type promotion does (``where(mask, 0.5, 0.0)`` is float32, ``where(mask, 1, 0)`` int64).
+    """
+    ref = None
+    for a in args:
+        if isinstance(a, Tensor) and (ref is None or _kind(a._data.dtype) > _kind(ref)):
+            ref = a._data.dtype
+    if ref is None:
+        return None
+    numbers = [_kind(np.asarray(a).dtype) for a in args if not isinstance(a, (Tensor, np.ndarray))]
+    if numbers and max(numbers) > _kind(ref):
+        return _DEFAULTS[max(numbers)]
+    return ref
+
+
+def _kind(dtype) -> int:
+    return _KINDS.get(dtype.kind, -1)  # other kinds (complex, strings) never set the dtype
 
 
 def _constant(value, dtype) -> np.ndarray:

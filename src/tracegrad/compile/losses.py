@@ -218,10 +218,12 @@ class LabelLoss:
             raise ValueError(f"label_loss kind must be 'mse' or 'quadratic', got {kind!r}")
         self.kind, self.n_classes, self._eye = kind, int(n_classes), None
 
-    def one_hot(self, y, dtype):
+    def one_hot(self, y, n, dtype):
+        # checked as cross_entropy checks its labels: eye[-1] would be class K-1's row
+        labels = losses._class_labels(y, n, self.n_classes)
         if self._eye is None or self._eye.dtype != dtype:
             self._eye = np.eye(self.n_classes, dtype=dtype)
-        return self._eye[np.asarray(y)]
+        return self._eye[labels]
 
     def __call__(self, out, y):
         """The eager loss of outputs ``out`` (n, K) for integer labels ``y`` (n,).
@@ -231,12 +233,12 @@ class LabelLoss:
         out : Tensor
             The model's outputs.
         y : array_like of int
-            Class labels in 0..K-1.
+            Class labels in 0..K-1 (ValueError otherwise, worded as ``cross_entropy``'s).
         """
-        t = self.one_hot(y, out.dtype)
+        t = self.one_hot(y, len(out), out.dtype)
         if self.kind == "mse":
             return losses.mse(out, t)
-        return 0.5 * losses.mse(out, t, "sum") / len(y)
+        return 0.5 * losses.mse(out, t, "sum") / len(t)
 
     def __repr__(self) -> str:
         return f"label_loss({self.kind!r}, {self.n_classes})"

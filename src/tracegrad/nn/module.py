@@ -155,6 +155,11 @@ class Module:
             With ``strict``, for missing or unexpected names.
         ValueError
             For an array whose shape is not the parameter's.
+        TypeError
+            For an array that cannot be cast to the parameter's dtype (``same_kind``).
+
+        Every name, shape and dtype is checked before anything is copied, so after a
+        refusal the parameters are as they were.
         """
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
@@ -163,14 +168,24 @@ class Module:
             raise KeyError(
                 f"state does not match the model: missing {missing}, unexpected {unexpected}"
             )
+        # Every array is checked before any is copied: a refusal leaves the model as it was.
+        checked = []
         for name, value in state.items():
             if name not in params:
                 continue
             p, value = params[name], np.asarray(value)
             if value.shape != p.shape:
                 raise ValueError(
-                    f"{name}: saved shape {value.shape} does not match the model's {p.shape}"
+                    f"{name}: saved shape {value.shape} does not match the model's {p.shape}; "
+                    "nothing was loaded (build the model with the saved layer sizes)"
                 )
+            if not np.can_cast(value.dtype, p.dtype, casting="same_kind"):
+                raise TypeError(
+                    f"{name}: saved dtype {value.dtype} cannot be cast to the model's {p.dtype}; "
+                    "nothing was loaded"
+                )
+            checked.append((p, value))
+        for p, value in checked:
             np.copyto(p.data, value, casting="same_kind")
 
     def __repr__(self) -> str:

@@ -80,7 +80,7 @@ def add_sweep_options(parser, at_least_one, non_negative) -> None:
         "--prune",
         action="store_true",
         help="stop trials whose validation accuracy falls below the median of earlier trials "
-        "at the same epoch (serial runs only)",
+        "at the same epoch (with --folds: at the same fold) (serial runs only)",
     )
     g.add_argument(
         "--storage",

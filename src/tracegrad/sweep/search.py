@@ -95,9 +95,9 @@ def run_sweep(
         instead of on the ``val_split`` hold-out (see ``trial.run_trial``).
     prune : bool, default False
         Stop trials whose validation accuracy falls below the median of earlier
-        trials at the same epoch (Optuna's ``MedianPruner``, after 3 trials); only
-        with trials run here (SweepError with a ``runner``), and only hold-out
-        scoring reports epochs to it.
+        trials at the same epoch, or with ``folds`` at the same fold (the mean over
+        the folds so far) (Optuna's ``MedianPruner``, after 3 trials); only with
+        trials run here (SweepError with a ``runner``).
     runner : object, optional
         ``submit(number, settings, folds)`` and ``next() -> (number, result or
         exception)``, e.g. a ``dask.DaskRunner``; trials run here when None.

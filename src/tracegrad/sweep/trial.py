@@ -21,8 +21,8 @@ from ..training import Callback
 class Pruned(Exception):
     """Raised through ``fit`` when the pruning callback says the trial is hopeless."""
 
-    def __init__(self, epoch: int, score: float):
-        super().__init__(f"pruned after epoch {epoch + 1}")
+    def __init__(self, epoch: int, score: float, unit: str = "epoch"):
+        super().__init__(f"pruned after {unit} {epoch + 1}")
         self.epoch, self.score = epoch, score
 
 
@@ -54,8 +54,9 @@ def run_trial(settings: dict, folds: int | None = None, report=None) -> dict:
         Score by stratified, seeded K-fold cross-validation on the training
         part instead of on the ``val_split`` hold-out.
     report : callable, optional
-        ``report(epoch, val_accuracy)`` after every epoch (hold-out scoring
-        only); a true return prunes the trial (``Pruned`` is raised).
+        ``report(step, accuracy)``: with hold-out scoring after every epoch (its
+        validation accuracy), with ``folds`` after every fold (the mean accuracy of
+        the folds done so far); a true return prunes the trial (``Pruned`` is raised).
 
     Returns
     -------
@@ -78,7 +79,7 @@ def run_trial(settings: dict, folds: int | None = None, report=None) -> dict:
                     "a sweep scores on held-out data: give --val-split > 0 or --folds K"
                 )
             return _fit_and_score(config, *_data(*_data_key(config)), report)
-        return _cross_validate(config, folds)
+        return _cross_validate(config, folds, report)
 
 
 def _data_key(config):
@@ -86,7 +87,7 @@ def _data_key(config):
     return (c.dataset, c.data_dir, c.download, c.seed, c.val_split, c.scale)
 
 
-def _cross_validate(config, folds: int) -> dict:
+def _cross_validate(config, folds: int, report=None) -> dict:
     from sklearn.model_selection import StratifiedKFold
 
     from .. import datasets
@@ -99,6 +100,12 @@ def _cross_validate(config, folds: int) -> dict:
         train, val = whole.take(train_idx), whole.take(val_idx)
         scaler = datasets.Scaler(kind).fit(train.X)  # fitted on the fold's training rows only
         results.append(_fit_and_score(config, train, val, scaler, None))
+        # Reported per fold, not per epoch: the folds' epochs would need steps that depend
+        # on --epochs (a swept axis), while fold k of one trial and of another are the
+        # same rows (the split is seeded), so their running means compare like with like.
+        mean = float(np.mean([r["score"] for r in results]))
+        if report is not None and report(len(results) - 1, mean):
+            raise Pruned(len(results) - 1, mean, "fold")
     scores = [r["score"] for r in results]
     return {
         "score": float(np.mean(scores)),

@@ -216,7 +216,8 @@ def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
     Parameters
     ----------
     true, predicted : array_like of int
-        Class indices, one per sample, each in 0..n_classes-1 (not checked).
+        Class indices, one per sample, each a whole number in 0..n_classes-1
+        (ValueError naming the first label outside, or of different lengths).
     n_classes : int
         K, the matrix's size.
 
@@ -225,8 +226,32 @@ def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
     numpy.ndarray
         Integer counts of shape (K, K).
     """
-    pairs = np.asarray(true) * n_classes + np.asarray(predicted)
+    n_classes = int(n_classes)
+    true = _class_indices(true, "true", n_classes)
+    predicted = _class_indices(predicted, "predicted", n_classes)
+    if len(true) != len(predicted):
+        raise ValueError(
+            f"confusion_matrix: {len(true)} true labels but {len(predicted)} predicted; "
+            "pass one of each per sample"
+        )
+    pairs = true * n_classes + predicted
     return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def _class_indices(labels, which: str, n_classes: int) -> np.ndarray:
+    """``labels`` as int64 class indices, refusing any outside 0..n_classes-1: a label
+    out of range (or 2.5) would otherwise be counted silently in another cell."""
+    labels = np.asarray(labels).reshape(-1)
+    if labels.dtype.kind not in "biuf":
+        raise ValueError(f"confusion_matrix: {which} labels have dtype {labels.dtype}; pass ints")
+    bad = (labels < 0) | (labels >= n_classes) | (labels != np.round(labels))
+    if bad.any():
+        label = labels[np.argmax(bad)].item()
+        raise ValueError(
+            f"confusion_matrix: {which} label {label} is not a class of 0..{n_classes - 1}; "
+            f"pass whole-number labels in that range, or the right n_classes (got {n_classes})"
+        )
+    return labels.astype(np.int64)
 
 
 def evaluate(model, X, y=None, loss=None, batch_size: int = 1024) -> dict:
