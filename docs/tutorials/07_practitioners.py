@@ -66,13 +66,14 @@ WORK = Path(workdir.name)
 # ``History`` is always there: ``fit`` returns it.
 
 
-def train_mlp(name, n_train=20_000, epochs=4, seed=0):
-    """Train a 784-128-10 ReLU network on a subset of ``name``; return what we need later."""
+def train_mlp(name, n_train=20_000, epochs=4, seed=0, hidden=(128,)):
+    """Train a 784-128-10 ReLU network (784-10, linear, with ``hidden=()``) on a subset of
+    ``name``; return what we need later."""
     full_train, test = datasets.load(name, download=True)
     subset, _ = datasets.train_test_split(full_train, 1 - n_train / len(full_train), seed=seed)
     train, val = datasets.train_test_split(subset, 0.1, seed=seed)
     scaler = datasets.Scaler("max").fit(train.X)  # statistics of the training rows only
-    model = nn.MLP([784, 128, 10], activation="relu", rng=seed)
+    model = nn.MLP([784, *hidden, 10], activation="relu", rng=seed)
     lr0 = 3e-3
     history = training.fit(
         model,
@@ -86,7 +87,7 @@ def train_mlp(name, n_train=20_000, epochs=4, seed=0):
         callbacks=[
             training.LearningRateScheduler(optim.InverseTimeDecay(lr0, 0.3)),
             training.EarlyStopping(monitor="val_loss", patience=2),
-            training.CSVLogger(WORK / f"{name}-history.csv"),
+            training.CSVLogger(WORK / f"{name}{'' if hidden else '-linear'}-history.csv"),
         ],
     )
     scores = training.evaluate(model, scaler.transform(test.X), test.y)
@@ -121,6 +122,37 @@ assert np.allclose(mnist.history["lr"], [3e-3 / (1 + 0.3 * k) for k in range(len
 assert mnist.scores["accuracy"] >= 0.945, mnist.scores["accuracy"]
 
 # %%
+# The validation cost fell in every one of the four epochs, so ``EarlyStopping`` had
+# nothing to do here. To see it act, train on the small digits set with a patience of
+# one epoch and a learning rate large enough that the network starts to overfit within a
+# few epochs: the run ends at the first epoch whose validation cost rises, and the model
+# left in our hands is the best epoch's, not the last one's.
+
+digits, _ = datasets.load("digits")
+small_train, small_val = datasets.train_test_split(digits, 0.3, seed=0)
+small_scaler = datasets.Scaler("max").fit(small_train.X)
+X_small, X_small_val = small_scaler.transform(small_train.X), small_scaler.transform(small_val.X)
+overfit = nn.MLP([64, 128, 10], activation="relu", rng=0)
+stopper = training.EarlyStopping(monitor="val_loss", patience=1)
+short_run = training.fit(
+    overfit,
+    losses.cross_entropy,
+    optim.Adam(overfit.parameters(), lr=0.01),
+    (X_small, small_train.y),
+    val=(X_small_val, small_val.y),
+    epochs=30,
+    batch_size=32,
+    rng=0,
+    callbacks=[stopper],
+)
+kept = training.evaluate(overfit, X_small_val, small_val.y, loss=losses.cross_entropy)["loss"]
+print("validation cost per epoch:", np.round(short_run["val_loss"], 4))
+print(f"stopped after {len(short_run)} of 30 epochs; the model kept has validation cost {kept:.4f}")
+assert len(short_run) < 30  # stopped early...
+assert short_run["val_loss"][-1] > min(short_run["val_loss"])  # ...because the cost rose
+assert np.isclose(kept, min(short_run["val_loss"]), rtol=1e-5)  # and the best epoch is back
+
+# %%
 # Fashion-MNIST: the same recipe on a harder set
 # ----------------------------------------------
 #
@@ -128,11 +160,23 @@ assert mnist.scores["accuracy"] >= 0.945, mnist.scores["accuracy"]
 # the same 60,000 / 10,000 split, ten classes, but of clothes. A linear model already
 # gets about 92% of the digits right, and about 84% of the clothes: several classes
 # (shirts, T-shirts, pullovers, coats) differ in details a few pixels wide.
+#
+# Below, the same recipe trains our 784-128-10 network and, as a baseline, a linear
+# model (784-10, the same softmax and cost, no hidden layer). Four epochs on 20,000
+# images are too little for the hidden layer to show much: the network is only a point
+# or two ahead. Trained longer, on all 60,000 images and with wider layers, it pulls
+# away: the benchmark recipe (784-256-128-10, 20 epochs, see the benchmarks page)
+# reaches 89.5%, where linear models stay near 84%.
 
 fashion = train_mlp("fashion-mnist")
 accuracy = fashion.scores["accuracy"]
+linear = train_mlp("fashion-mnist", hidden=())
+linear_accuracy = linear.scores["accuracy"]
 print(f"Fashion-MNIST: {len(fashion.history)} epochs, test accuracy {accuracy:.4f}")
+print(f"linear baseline, trained the same way: test accuracy {linear_accuracy:.4f}")
 assert accuracy >= 0.83, accuracy  # measured: 84.3%
+assert 0.80 <= linear_accuracy <= 0.86, linear_accuracy  # about the published 84%
+assert accuracy > linear_accuracy + 0.005  # measured: 1.3 points ahead
 
 # %%
 # The learning curves
