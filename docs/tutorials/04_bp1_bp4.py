@@ -326,7 +326,7 @@ print(f"batch cost C = {batch_cost.item():.6f}; the averaged BP3/BP4 gradients m
 # :math:`\eta = 3.0` on mini-batches of 10, no regularization. As Nielsen does, we
 # train on 50,000 of the 60,000 training images (here the first 50,000) and keep the
 # other 10,000 as validation data; the 10,000 test images are looked at once, at the
-# end. The command line runs the same recipe (for 30 epochs)::
+# end. As in the book, 30 epochs. The command line runs the same recipe::
 #
 #     tracegrad train --dataset mnist --layers 784-30-10 --activation sigmoid --output sigmoid \
 #         --loss quadratic --optimizer sgd --lr 3.0 --batch-size 10 --epochs 30 --l2 0
@@ -341,7 +341,7 @@ print(f"batch cost C = {batch_cost.item():.6f}; the averaged BP3/BP4 gradients m
 # n_{out})}` (about :math:`\pm 0.09` for the first layer), which keeps :math:`z` small and
 # the sigmoids out of saturation (why that matters is the subject of the next tutorial).
 # It makes a visible difference to the first epoch, as the cell after this one shows.
-EPOCHS = 10
+EPOCHS = 30  # about 0.5 s each on two cores
 X_all = scaler.transform(train.X)
 X_train, y_train = X_all[:50_000], train.y[:50_000]
 X_val, y_val = X_all[50_000:], train.y[50_000:]
@@ -363,13 +363,14 @@ for epoch, (acc, seconds) in enumerate(per_epoch, start=1):
     print(f"epoch {epoch:2d}: validation accuracy {acc:.4f} ({seconds:.1f} s)")
 print(f"test accuracy after {EPOCHS} epochs: {test_accuracy:.4f}")
 
-# Floors measured over seeds 0-3 with margin (first epoch 0.943-0.946, test after ten
-# epochs 0.954-0.960): a broken gradient or update would miss them by far. The last three
-# epochs' mean validation accuracy beat the first epoch's by 0.013-0.016 over those seeds:
-# the later epochs still teach something, more than epoch-to-epoch noise.
+# Floors measured over seeds 0-3 with margin (first epoch 0.943-0.946, test after 30
+# epochs 0.956-0.962; Nielsen's book reports about 95%): a broken gradient or update would
+# miss them by far. The last three epochs' mean validation accuracy beat the first epoch's
+# by 0.014-0.018 over those seeds: the later epochs still teach something, more than
+# epoch-to-epoch noise.
 assert history["val_accuracy"][0] >= 0.93
-assert np.mean(history["val_accuracy"][-3:]) >= history["val_accuracy"][0] + 0.007
-assert test_accuracy >= 0.945
+assert np.mean(history["val_accuracy"][-3:]) >= history["val_accuracy"][0] + 0.01
+assert test_accuracy >= 0.95
 
 # %%
 # The same recipe for one epoch, with Nielsen's :math:`N(0, 1)` weights instead (the
