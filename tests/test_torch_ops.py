@@ -170,5 +170,14 @@ def test_where_numbers_only_beside_a_bool_condition_as_in_torch(call):
 def test_numbers_of_a_higher_kind_than_the_tensor_keep_their_value():
     """An int tensor times 0.5 is not zero, a bool tensor plus 1 is not True (as in torch)."""
     ints, mask = np.array([1, 2, 3]), np.array([True, False, True])
-    np.testing.assert_array_equal((tg.Tensor(ints) * 0.5).data, (torch.tensor(ints) * 0.5).numpy())
-    np.testing.assert_array_equal((tg.Tensor(mask) + 1).data, (torch.tensor(mask) + 1).numpy())
+    cases = [
+        (lambda t: t(ints) * 0.5),
+        (lambda t: t(ints.astype(np.int32)) * 1.5),
+        (lambda t: t(mask) + 1),
+        (lambda t: t(mask) * 0.25),
+        (lambda t: (tg if t is tg.Tensor else torch).where(t(mask), t(ints), 0.5)),
+    ]
+    for case in cases:
+        ours, theirs = case(tg.Tensor).data, case(torch.tensor).numpy()
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == theirs.dtype, (ours.dtype, theirs.dtype)  # values and dtype

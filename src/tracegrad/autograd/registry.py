@@ -87,10 +87,13 @@ def apply(forward, args: tuple, options: tuple, kw: dict, name: str) -> Tensor:
     Python and NumPy numbers (and lists) take the dtype of the tensor inputs, so ``x * 2``
     stays float32; arrays keep theirs. See :func:`_constant_dtype` for which tensor.
     """
-    ref = _constant_dtype(args)
+    ref, promoted = _constant_dtype(args)
     arrays = [a._data if isinstance(a, Tensor) else _constant(a, ref) for a in args]
     out, vjps = forward(*arrays, *options, **kw)
-    t = Tensor(np.asarray(out))  # asarray: NumPy turns 0-d results into scalars
+    out = np.asarray(out)  # asarray: NumPy turns 0-d results into scalars
+    if promoted:  # int64 * float32 is float64 in NumPy; PyTorch's result is float32
+        out = out.astype(ref, copy=False)
+    t = Tensor(out)
     t.op = name
     if is_grad_enabled():
         links = [
@@ -112,27 +115,39 @@ _DEFAULTS = (np.dtype(bool), np.dtype(np.int64), np.dtype(np.float32))
 
 
 def _constant_dtype(args: tuple):
-    """The dtype the numbers among ``args`` take (``None``: no tensors, numbers become float32).
+    """The dtype the numbers among ``args`` take, and whether it promotes the tensors'.
 
-    It is the dtype of the first tensor of the highest kind (bool < integer < float), so
-    in ``where(mask, x, 0.5)`` the number follows ``x``, not the bool ``mask``; a number
-    of a higher kind than every tensor takes that kind's default instead, as PyTorch's
-    type promotion does (``where(mask, 0.5, 0.0)`` is float32, ``where(mask, 1, 0)`` int64).
+    The dtype is that of the first tensor of the highest kind (bool < integer < float),
+    so in ``where(mask, x, 0.5)`` the number follows ``x``, not the bool ``mask``; a
+    number of a higher kind than every tensor takes that kind's default instead, as
+    PyTorch's type promotion does (``where(mask, 0.5, 0.0)`` is float32, ``where(mask,
+    1, 0)`` int64), and the op's result then has that dtype (``promoted``). ``None``:
+    no tensors, numbers become float32.
     """
     ref = None
     for a in args:
         if isinstance(a, Tensor) and (ref is None or _kind(a._data.dtype) > _kind(ref)):
             ref = a._data.dtype
-    if ref is None:
-        return None
-    numbers = [_kind(np.asarray(a).dtype) for a in args if not isinstance(a, (Tensor, np.ndarray))]
+    if ref is None or _kind(ref) == 2:  # no tensor, or a float one: nothing to promote
+        return ref, False
+    numbers = [_number_kind(a) for a in args if not isinstance(a, (Tensor, np.ndarray))]
     if numbers and max(numbers) > _kind(ref):
-        return _DEFAULTS[max(numbers)]
-    return ref
+        return _DEFAULTS[max(numbers)], True
+    return ref, False
 
 
 def _kind(dtype) -> int:
     return _KINDS.get(dtype.kind, -1)  # other kinds (complex, strings) never set the dtype
+
+
+def _number_kind(value) -> int:
+    if isinstance(value, bool):  # before int: bool is an int in Python
+        return 0
+    if isinstance(value, int):
+        return 1
+    if isinstance(value, float):
+        return 2
+    return _kind(np.asarray(value).dtype)  # NumPy scalars, lists
 
 
 def _constant(value, dtype) -> np.ndarray:
