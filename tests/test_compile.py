@@ -357,7 +357,7 @@ def test_label_loss_refuses_labels_outside_its_classes_as_cross_entropy_does(kin
 def test_label_loss_refusals_name_the_range():
     with pytest.raises(ValueError, match=r"0\.\.3 for 4 classes, got values from -1 to 2"):
         label_loss("mse", 4)(tg.Tensor(np.zeros((3, 4), np.float32)), np.array([0, -1, 2]))
-    with pytest.raises(ValueError, match=r"2 targets for 3 rows"):
+    with pytest.raises(ValueError, match=r"2 class targets for 3 rows"):
         label_loss("mse", 4)(tg.Tensor(np.zeros((3, 4), np.float32)), np.array([0, 1]))
 
 

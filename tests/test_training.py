@@ -388,19 +388,26 @@ def test_confusion_matrix_counts_pairs_and_accepts_whole_floats():
 
 
 @pytest.mark.parametrize(
-    ("true", "predicted", "message"),
+    ("true", "predicted", "error", "message"),
     [
-        ([0, -1, 1], [0, 0, 1], "true label -1 is not a class of 0..2"),
-        ([0, 3, 1], [0, 0, 1], "true label 3 is not a class of 0..2"),
-        ([0, 1, 1], [0, 1, 7], "predicted label 7 is not a class of 0..2"),
-        ([0, 1.5, 1], [0, 1, 1], "true label 1.5 is not a class of 0..2"),
-        ([0, 1], [0, 1, 1], "2 true labels but 3 predicted"),
+        ([0, -1, 1], [0, 0, 1], ValueError, "true labels must lie in 0..2 .* from -1 to 1"),
+        ([0, 3, 1], [0, 0, 1], ValueError, "true labels must lie in 0..2 .* from 0 to 3"),
+        ([0, 1, 1], [0, 1, 7], ValueError, "predicted labels must lie in 0..2 .* from 0 to 7"),
+        ([0, 1.5, 1], [0, 1, 1], TypeError, "true labels must be integers"),
+        ([0, 1], [0, 1, 1], ValueError, "2 true labels but 3 predicted"),
+        # one-hot rows: flattened, they would be counted as 3x as many labels 0 and 1
+        (np.eye(3)[[0, 1, 2]], [0, 1, 2], ValueError, "true labels have shape \\(3, 3\\)"),
     ],
 )
-def test_confusion_matrix_refuses_labels_outside_its_classes(true, predicted, message):
+def test_confusion_matrix_refuses_labels_outside_its_classes(true, predicted, error, message):
     # -1 * 3 + 0 would land in row 0's last cell, 3 * 3 + 0 past the end: counted silently
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         confusion_matrix(np.array(true), np.array(predicted), 3)
+
+
+def test_confusion_matrix_counts_bool_predictions_as_classes_0_and_1():
+    cm = confusion_matrix(np.array([0, 1, 1]), np.array([False, True, False]), 2)
+    np.testing.assert_array_equal(cm, [[1, 0], [1, 1]])
 
 
 def test_a_class_never_predicted_has_zero_precision():

@@ -154,40 +154,46 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
     return fused.binary_cross_entropy_with_logits(x, y, reduction)
 
 
-def _class_labels(targets, n: int, k: int) -> np.ndarray:
+def _class_labels(targets, n: int | None, k: int, what: str = "class targets") -> np.ndarray:
     """``targets`` as ``n`` class indices in 0..k-1 (intp), or one line saying what is wrong.
 
     Shared by every loss of class labels (``cross_entropy``, ``nll_loss`` and
-    ``tracegrad.compile.label_loss``), so that each refuses a label the same way: a
-    negative one would otherwise pick a class from the end of a row, silently.
+    ``tracegrad.compile.label_loss``) and by ``training.confusion_matrix``, so that each
+    refuses a label the same way: a negative one would otherwise pick a class from the
+    end of a row, silently, and an out-of-range one land in another cell.
 
     Parameters
     ----------
     targets : array_like or Tensor
         One label per row: integers, or floats with integer values.
-    n : int
-        The number of rows (ValueError for another number of labels).
+    n : int or None
+        The number of rows (ValueError for another number of labels); None: any.
     k : int
         The number of classes (ValueError for a label outside 0..k-1).
+    what : str, default "class targets"
+        What the labels are called in the messages.
     """
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.dtype.kind == "f":
         if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
             raise TypeError(
-                "class targets must be integers 0..K-1; got non-integer floats "
+                f"{what} must be integers 0..K-1; got non-integer floats "
                 "(pass one-hot rows of shape (n, K) for probability targets)"
             )
     elif t.dtype.kind not in "iu":
-        raise TypeError(f"class targets must be integers, got dtype {t.dtype}")
+        raise TypeError(f"{what} must be integers, got dtype {t.dtype}")
     if t.ndim != 1:
-        raise ValueError(f"class targets have shape {t.shape}: expected ({n},), one label per row")
-    if len(t) != n:
-        raise ValueError(f"{len(t)} targets for {n} rows of logits; one label per row is needed")
+        raise ValueError(
+            f"{what} have shape {t.shape}: expected ({'n' if n is None else n},), one label "
+            f"per row (class indices; take argmax(axis=1) of one-hot rows)"
+        )
+    if n is not None and len(t) != n:
+        raise ValueError(f"{len(t)} {what} for {n} rows; one label per row is needed")
     labels = t.astype(np.intp, copy=False)
     # One pass: seen as unsigned, a negative label is huge, so max() catches both ends.
     if labels.size and labels.view(np.uintp).max() >= k:
         raise ValueError(
-            f"class targets must lie in 0..{k - 1} for {k} classes, got values from "
+            f"{what} must lie in 0..{k - 1} for {k} classes, got values from "
             f"{labels.min()} to {labels.max()}; number the classes 0..{k - 1}"
         )
     return labels

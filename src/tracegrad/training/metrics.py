@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..datasets import Dataset
+from ..losses import _class_labels
 from ..nn.layers import LogSoftmax, Sigmoid, Softmax
 from ..nn.module import Sequential
 from ..nn.preprocessing import Denormalization
@@ -239,19 +240,14 @@ def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
 
 
 def _class_indices(labels, which: str, n_classes: int) -> np.ndarray:
-    """``labels`` as int64 class indices, refusing any outside 0..n_classes-1: a label
-    out of range (or 2.5) would otherwise be counted silently in another cell."""
-    labels = np.asarray(labels).reshape(-1)
-    if labels.dtype.kind not in "biuf":
-        raise ValueError(f"confusion_matrix: {which} labels have dtype {labels.dtype}; pass ints")
-    bad = (labels < 0) | (labels >= n_classes) | (labels != np.round(labels))
-    if bad.any():
-        label = labels[np.argmax(bad)].item()
-        raise ValueError(
-            f"confusion_matrix: {which} label {label} is not a class of 0..{n_classes - 1}; "
-            f"pass whole-number labels in that range, or the right n_classes (got {n_classes})"
-        )
-    return labels.astype(np.int64)
+    """``labels`` as class indices, by the losses' one rule (bool predictions count as 0/1)."""
+    labels = np.asarray(labels)
+    if labels.dtype == bool:
+        labels = labels.astype(np.int64)
+    try:
+        return _class_labels(labels, None, n_classes, what=f"{which} labels")
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"confusion_matrix: {e}") from None
 
 
 def evaluate(model, X, y=None, loss=None, batch_size: int = 1024) -> dict:
