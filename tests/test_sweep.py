@@ -114,8 +114,9 @@ def test_k_folds_report_the_running_mean_after_each_fold_to_the_pruner():
     calls = []
     result = run_trial(settings, folds=3, report=lambda step, v: calls.append((step, v)))
     scores = result["fold_scores"]
-    assert [step for step, _ in calls] == [0, 1, 2]
-    assert [v for _, v in calls] == pytest.approx([np.mean(scores[: i + 1]) for i in range(3)])
+    # After folds 1 and 2, not after the last: a finished trial is never pruned.
+    assert [step for step, _ in calls] == [0, 1]
+    assert [v for _, v in calls] == pytest.approx([np.mean(scores[: i + 1]) for i in range(2)])
     assert result == run_trial(settings, folds=3)  # reporting changes nothing
     folds_run = []
 
@@ -126,6 +127,16 @@ def test_k_folds_report_the_running_mean_after_each_fold_to_the_pruner():
     with pytest.raises(Pruned, match="pruned after fold 1"):
         run_trial(settings, folds=3, report=prune_after_the_first)
     assert folds_run == [0]  # the other two folds were never trained
+
+
+def test_the_last_epoch_is_never_reported_to_the_pruner():
+    # A finished trial is never pruned: pruning it would throw its score away.
+    settings = dict(layers="16", epochs=3, seed=1, val_split=0.2)
+    steps = []
+    result = run_trial(settings, report=lambda step, v: steps.append(step) or False)
+    assert steps == [0, 1] and result["epochs_run"] == 3
+    one = dict(settings, epochs=1)
+    assert run_trial(one, report=lambda step, v: True) == run_trial(one)  # never asked
 
 
 # --- the command ------------------------------------------------------------------------

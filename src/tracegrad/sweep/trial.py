@@ -103,8 +103,10 @@ def _cross_validate(config, folds: int, report=None) -> dict:
         # Reported per fold, not per epoch: the folds' epochs would need steps that depend
         # on --epochs (a swept axis), while fold k of one trial and of another are the
         # same rows (the split is seeded), so their running means compare like with like.
+        # Never after the last fold: the trial is done, and pruning it would throw away
+        # a finished score.
         mean = float(np.mean([r["score"] for r in results]))
-        if report is not None and report(len(results) - 1, mean):
+        if report is not None and len(results) < folds and report(len(results) - 1, mean):
             raise Pruned(len(results) - 1, mean, "fold")
     scores = [r["score"] for r in results]
     return {
@@ -186,5 +188,7 @@ class _Report(Callback):
         self.report = report
 
     def on_epoch_end(self, trainer, epoch, logs):
+        if epoch + 1 >= trainer.epochs:  # the last epoch: a finished trial is never pruned
+            return
         if self.report(epoch, float(logs["val_accuracy"])):
             raise Pruned(epoch, float(logs["val_accuracy"]))
