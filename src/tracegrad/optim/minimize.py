@@ -8,6 +8,7 @@ to evaluate it next.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 import numpy as np
@@ -91,10 +92,22 @@ def minimize(model, loss_fn, method="L-BFGS-B", maxiter=50, tol=None, callback=N
     from threadpoolctl import ThreadpoolController
 
     threads = ThreadpoolController()  # after SciPy's import: it loads its own OpenBLAS
-    own = {lib["prefix"]: lib["num_threads"] for lib in threads.info() if lib["user_api"] == "blas"}
+    # Each library's own count, by file: NumPy's and SciPy's OpenBLAS share one prefix.
+    own = [
+        (threads.select(filepath=lib["filepath"]), lib["num_threads"])
+        for lib in threads.info()
+        if lib["user_api"] == "blas"
+    ]
+
+    @contextlib.contextmanager
+    def callers_threads():
+        with contextlib.ExitStack() as stack:
+            for lib, n in own:
+                stack.enter_context(lib.limit(limits=n))
+            yield
 
     def fun(x):
-        with threads.limit(limits=own, user_api="blas"):
+        with callers_threads():
             vector_to_parameters(x, params)  # in place, each in its own dtype
             model.zero_grad()
             loss = compute_loss()
@@ -105,7 +118,7 @@ def minimize(model, loss_fn, method="L-BFGS-B", maxiter=50, tol=None, callback=N
     if callback is not None:
 
         def scipy_callback(intermediate_result):
-            with threads.limit(limits=own, user_api="blas"):
+            with callers_threads():
                 vector_to_parameters(intermediate_result.x, params)
                 return callback(intermediate_result)
 
