@@ -143,6 +143,15 @@ def dask_runner(workers: int | None = None, scheduler: str | None = None, timeou
     DaskRunner
         For ``run_sweep(..., runner=...)``; ``runner.client`` is the
         ``distributed.Client``.
+
+    Notes
+    -----
+    The local workers start without running the calling script again, so a script
+    without an ``if __name__ == "__main__":`` guard (a tutorial, a notebook export)
+    may start a sweep; the workers run only tracegrad's trial code. Two consequences:
+    code at the top of a guarded script does not run in the workers either, and a
+    worker that Dask restarts after a crash starts the ordinary way, running a
+    guardless script again. Scripts meant to run long sweeps should keep the guard.
     """
     import dask
     from distributed import Client, LocalCluster
